@@ -1,0 +1,11 @@
+package command
+
+// Builtin returns a table with every keyspace command. The server adds the
+// connection and administration commands (ScopeConn/ScopeAll) to it.
+func Builtin() *Table {
+	t := NewTable()
+	t.Add(stringSpecs()...)
+	t.Add(bitmapSpecs()...)
+	t.Add(keySpecs()...)
+	return t
+}

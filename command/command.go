@@ -1,0 +1,217 @@
+// Package command holds the command table and the handlers that execute
+// commands against the keyspace.
+//
+// A keyspace handler is a deterministic function of (shards, args, time):
+// it reads Ctx.Args, works on the shards through Ctx, writes its reply to
+// Ctx.Out and the effect of a write to Ctx.Log. It runs on the loop that
+// owns the keys' slots, or on the transaction executor while every loop it
+// touches is parked; either way it must not block and must not keep
+// references to Args after returning (they point into the client's read
+// buffer).
+package command
+
+import (
+	"strings"
+
+	"github.com/basaltdb/basalt/effect"
+	"github.com/basaltdb/basalt/internal/hash"
+	"github.com/basaltdb/basalt/keyspace"
+	"github.com/basaltdb/basalt/resp"
+)
+
+// Scope says where a command runs.
+type Scope uint8
+
+const (
+	// ScopeKeys: routed by its keys to the loop owning their slots; across
+	// loops it runs atomically on the transaction executor.
+	ScopeKeys Scope = iota
+	// ScopeConn: runs on the client's own loop and touches no shard
+	// (connection state, server administration).
+	ScopeConn
+	// ScopeAll: needs every shard at once (DBSIZE, FLUSHALL, KEYS, SCAN...).
+	ScopeAll
+)
+
+// Flags are command properties used by the server (auth, write gating).
+type Flags uint16
+
+const (
+	FlagWrite    Flags = 1 << iota // changes data
+	FlagReadOnly                   // only reads data
+	FlagNoAuth                     // allowed before AUTH
+	FlagAdmin                      // administrative
+	FlagFast                       // O(1)/O(log N)
+	FlagNoScript                   // not allowed in scripts (later)
+	FlagLoading                    // allowed while loading (later)
+)
+
+// Handler executes one command.
+type Handler func(c *Ctx)
+
+// Spec is one command table entry.
+type Spec struct {
+	Name  string // lower-case name
+	Arity int    // as Redis: N exact, -N at least N (name included)
+	Flags Flags
+	Scope Scope
+	// Key positions, as Redis's legacy (first, last, step); last < 0 counts
+	// from the end. FirstKey 0 means no keys. KeysFunc, when set, wins.
+	FirstKey, LastKey, Step int
+	KeysFunc                func(args [][]byte, dst []int) []int
+	Run                     Handler
+}
+
+// Keys appends the positions of the key arguments of args to dst.
+// Positions past the end of args are dropped (arity is checked before).
+func (s *Spec) Keys(args [][]byte, dst []int) []int {
+	if s.KeysFunc != nil {
+		return s.KeysFunc(args, dst)
+	}
+	if s.FirstKey == 0 {
+		return dst
+	}
+	last := s.LastKey
+	if last < 0 {
+		last = len(args) + last
+	}
+	for i := s.FirstKey; i <= last && i < len(args); i += s.Step {
+		dst = append(dst, i)
+	}
+	return dst
+}
+
+// Table maps command names to specs. Build it once at start-up; it is read
+// only afterwards and safe for any goroutine.
+type Table struct {
+	byName map[string]*Spec
+}
+
+// NewTable returns an empty table.
+func NewTable() *Table { return &Table{byName: make(map[string]*Spec)} }
+
+// Add registers specs, replacing any with the same name.
+func (t *Table) Add(specs ...*Spec) {
+	for _, s := range specs {
+		s.Name = strings.ToLower(s.Name)
+		if s.Step == 0 {
+			s.Step = 1
+		}
+		t.byName[s.Name] = s
+	}
+}
+
+// Lookup finds a command by name, case-insensitively, without allocating.
+func (t *Table) Lookup(name []byte) *Spec {
+	if s, ok := t.byName[string(name)]; ok {
+		return s
+	}
+	if len(name) > 64 {
+		return nil
+	}
+	var buf [64]byte
+	for i, c := range name {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf[i] = c
+	}
+	return t.byName[string(buf[:len(name)])]
+}
+
+// All returns every spec (unordered).
+func (t *Table) All() []*Spec {
+	out := make([]*Spec, 0, len(t.byName))
+	for _, s := range t.byName {
+		out = append(out, s)
+	}
+	return out
+}
+
+// SlotMap maps each hash slot to the index of the shard (loop) owning it.
+// A published SlotMap is immutable; rebalancing publishes a new one.
+type SlotMap [hash.SlotCount]uint16
+
+// Ctx is the execution context of one command. The loop or executor fills
+// it; handlers read it. It is owned by the goroutine running the handler.
+type Ctx struct {
+	Args   [][]byte       // Args[0] is the command name
+	Out    *resp.Writer   // reply goes here
+	Log    *effect.Log    // effects of writes go here
+	Shards []*keyspace.Shard
+	Slots  *SlotMap
+	DB     int   // selected database
+	Now    int64 // unix ms, fixed for the whole command
+	Rand   uint64
+	// MaxBulkLen is proto-max-bulk-len: the largest string a command may
+	// build (SETRANGE, APPEND, SETBIT).
+	MaxBulkLen int64
+	// Sess is the client's session. It is set only for ScopeConn and
+	// ScopeAll commands; keyspace handlers must not use it.
+	Sess *Session
+	Spec *Spec
+}
+
+// Shard returns the shard owning key's slot.
+func (c *Ctx) Shard(key []byte) *keyspace.Shard {
+	return c.Shards[c.Slots[hash.Slot(key)]]
+}
+
+// Lookup returns the live entry for key in the selected db, touching it.
+func (c *Ctx) Lookup(key []byte) *keyspace.Entry {
+	return c.Shard(key).Lookup(c.DB, key, c.Now)
+}
+
+// LookupNoTouch is Lookup without updating the access time.
+func (c *Ctx) LookupNoTouch(key []byte) *keyspace.Entry {
+	return c.Shard(key).LookupNoTouch(c.DB, key, c.Now)
+}
+
+// Effect records a write's effect in the selected db.
+func (c *Ctx) Effect(args ...[]byte) { c.Log.Append(c.DB, args...) }
+
+// NextRand returns a pseudo-random number (xorshift over Ctx.Rand); the
+// effects of a command never depend on it unresolved.
+func (c *Ctx) NextRand() uint64 {
+	x := c.Rand
+	if x == 0 {
+		x = 0x9E3779B97F4A7C15
+	}
+	x ^= x << 13
+	x ^= x >> 7
+	x ^= x << 17
+	c.Rand = x
+	return x
+}
+
+// Session is the state of one client connection. It is owned by the loop
+// serving the connection; other goroutines read it only while that loop is
+// parked.
+type Session struct {
+	ID        int64
+	Name      []byte
+	DB        int
+	Proto     int
+	Authed    bool
+	LibName   []byte
+	LibVer    []byte
+	Addr      string
+	LAddr     string
+	FD        int
+	Created   int64 // unix ms
+	LastIO    int64 // unix ms of the last command
+	LastCmd   string
+	ReplyMode ReplyMode
+	NoEvict   bool
+	// Close asks the loop to close the connection after flushing replies.
+	Close bool
+}
+
+// ReplyMode is CLIENT REPLY's state.
+type ReplyMode uint8
+
+const (
+	ReplyOn ReplyMode = iota
+	ReplyOff
+	ReplySkip
+)

@@ -1,0 +1,83 @@
+// Package effect defines the effect record: what a write did, in a form
+// that replays deterministically (relative TTLs as absolute PXAT, random
+// choices resolved, INCRBYFLOAT as SET). Effects are RESP multibulk
+// commands, so the append-only log and the replication stream can carry
+// them unchanged.
+package effect
+
+import "strconv"
+
+// Log is an append-only buffer of effect records in RESP form. A Log is
+// owned by one goroutine at a time (the loop or transaction that is
+// executing); hand it off by value or by swapping buffers, never share it.
+//
+// A SELECT record precedes the first record of a Log and every record whose
+// database differs from the previous one, so any Log replays on its own.
+type Log struct {
+	B   []byte // encoded records
+	N   int    // number of records (SELECTs not counted)
+	db  int    // database of the last record, valid when hasDB
+	has bool
+}
+
+// Reset empties the log, keeping its buffer.
+func (l *Log) Reset() { l.B, l.N, l.has = l.B[:0], 0, false }
+
+// Empty reports whether no record was appended since the last Reset.
+func (l *Log) Empty() bool { return l.N == 0 }
+
+// Append adds one record: args applied to database db.
+func (l *Log) Append(db int, args ...[]byte) {
+	l.selectDB(db)
+	l.B = appendCommand(l.B, args)
+	l.N++
+}
+
+// AppendStrings is Append for records built from literal words and values.
+func (l *Log) AppendStrings(db int, args ...string) {
+	l.selectDB(db)
+	l.B = append(l.B, '*')
+	l.B = strconv.AppendInt(l.B, int64(len(args)), 10)
+	l.B = append(l.B, '\r', '\n')
+	for _, a := range args {
+		l.B = append(l.B, '$')
+		l.B = strconv.AppendInt(l.B, int64(len(a)), 10)
+		l.B = append(l.B, '\r', '\n')
+		l.B = append(l.B, a...)
+		l.B = append(l.B, '\r', '\n')
+	}
+	l.N++
+}
+
+// AppendLog appends all records of o (used to merge a transaction's log).
+func (l *Log) AppendLog(o *Log) {
+	if o.N == 0 {
+		return
+	}
+	l.B = append(l.B, o.B...)
+	l.N += o.N
+	l.db, l.has = o.db, o.has
+}
+
+func (l *Log) selectDB(db int) {
+	if l.has && l.db == db {
+		return
+	}
+	var tmp [20]byte
+	l.B = appendCommand(l.B, [][]byte{[]byte("SELECT"), strconv.AppendInt(tmp[:0], int64(db), 10)})
+	l.db, l.has = db, true
+}
+
+func appendCommand(b []byte, args [][]byte) []byte {
+	b = append(b, '*')
+	b = strconv.AppendInt(b, int64(len(args)), 10)
+	b = append(b, '\r', '\n')
+	for _, a := range args {
+		b = append(b, '$')
+		b = strconv.AppendInt(b, int64(len(a)), 10)
+		b = append(b, '\r', '\n')
+		b = append(b, a...)
+		b = append(b, '\r', '\n')
+	}
+	return b
+}
