@@ -1,0 +1,52 @@
+# Basalt: the two set-up commands are `make run` and `make test`.
+GO        ?= go
+PKGS_ARM  := ./resp/ ./keyspace/ ./datatypes/
+ARM_DIR   := $(CURDIR)/bin/arm64
+
+.PHONY: run build test unit race e2e arm64 fuzz soak bench vet clean
+
+run:
+	$(GO) run ./cmd/basalt $(ARGS)
+
+build:
+	$(GO) build -o bin/basalt ./cmd/basalt
+
+vet:
+	$(GO) vet ./...
+
+# Everything CI runs; stays well under 20 minutes on 2 cores.
+test: vet unit race e2e arm64
+
+unit:
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v /e2e)
+
+race:
+	$(GO) test -count=1 -race ./loop/ ./keyspace/
+
+e2e:
+	$(GO) test -count=1 -timeout 15m ./e2e/
+
+# Cross-build the portable packages for linux/arm64 and run their unit tests
+# under qemu user-mode emulation.
+arm64:
+	@mkdir -p $(ARM_DIR)
+	@command -v qemu-aarch64 >/dev/null || { echo "qemu-aarch64 missing: apt-get install -y qemu-user"; exit 1; }
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -o $(ARM_DIR)/basalt ./cmd/basalt
+	@set -e; for p in $(PKGS_ARM); do \
+		n=$$(basename $$p); \
+		CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) test -c -o $(ARM_DIR)/$$n.test $$p; \
+		echo "qemu-aarch64 $$n.test"; \
+		(cd $$p && qemu-aarch64 $(ARM_DIR)/$$n.test -test.count=1 -test.short); \
+	done
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./resp/
+
+soak:
+	BASALT_SOAK=1 $(GO) test -count=1 -timeout 60m -run 'Soak|Random' ./e2e/
+
+bench:
+	$(GO) run ./bench/cmd/sidebyside $(BENCH_ARGS)
+
+clean:
+	rm -rf bin
