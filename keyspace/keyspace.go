@@ -2,14 +2,24 @@
 // dictionary per hash slot, key expiry (lazy and active), random sampling and
 // SCAN cursors.
 //
+// Layout: per database, a lazily allocated array of 16384 per-slot chained
+// hash tables (dict.go, Redis's dict with incremental rehashing), a Fenwick
+// tree of per-slot key counts (weighted random slot in O(log n)), and an
+// index of the entries that carry an expiry (the only keys active expiry
+// samples). A slot's table is created on its first key and dropped with its
+// last, so a slot can be counted, listed and dropped on its own.
+//
 // Ownership: a Shard is touched by exactly one goroutine at a time: the
 // event loop that owns it, or the transaction executor while that loop is
 // parked. Nothing here locks.
 package keyspace
 
 import (
+	"math/rand/v2"
+
 	"github.com/basaltdb/basalt/effect"
 	"github.com/basaltdb/basalt/internal/hash"
+	"github.com/basaltdb/basalt/internal/invariants"
 )
 
 // Kind is the type of a value, as TYPE reports it.
@@ -49,14 +59,19 @@ func (e Enc) String() string {
 
 // Entry is one key with its value. The shard owns it; handlers may change
 // the value fields in place (Kind, Enc, Str) but must go through the shard
-// to change Expire or the key.
+// to change Expire or the key (SetExpire; Remove then Insert).
+//
+// Fields are ordered to pack into 80 bytes (one size class).
 type Entry struct {
 	Key    []byte // owned copy of the key
-	Kind   Kind
-	Enc    Enc
 	Str    []byte // string value (KindString)
 	Expire int64  // absolute unix ms; 0 means no expiry
 	Access int64  // unix ms of the last access, for OBJECT IDLETIME
+	next   *Entry // next entry in the dict bucket chain
+	Kind   Kind
+	Enc    Enc
+	live   bool  // linked into a database (set by insert, cleared by remove)
+	expIdx int32 // position+1 in the db's expires index; 0 when not in it
 }
 
 // Shard is one loop's part of the keyspace, for all databases.
@@ -65,32 +80,57 @@ type Shard struct {
 	// Log receives the DEL effects of keys removed by expiry. The owner
 	// points it at its current effect batch.
 	Log *effect.Log
+	// seed is this shard's dictionary hash seed.
+	seed uint64
+	// expDB is the database where the next ActiveExpire call starts.
+	expDB int
 }
 
 type db struct {
-	slots   map[uint16]map[string]*Entry
-	n       int
-	expires int
+	// slots[slot] is that slot's dict, nil while the slot is empty. The
+	// array itself is allocated with the database's first key.
+	slots []*dict
+	// fen is a Fenwick tree (1-based) over the per-slot key counts.
+	fen []int32
+	n   int
+	// exp holds the entries that have an expiry, in no order; each entry's
+	// expIdx points back here so removal is O(1) (swap with the last).
+	exp []*Entry
+	// expCur is where active expiry resumes sampling exp.
+	expCur int
 }
 
-// NewShard makes an empty shard with the given number of databases.
-func NewShard(databases int) *Shard {
-	s := &Shard{dbs: make([]db, databases)}
-	for i := range s.dbs {
-		s.dbs[i].slots = make(map[uint16]map[string]*Entry)
-	}
-	return s
+// NewShard makes an empty shard with the given number of databases and a
+// random hash seed.
+func NewShard(databases int) *Shard { return NewShardSeed(databases, rand.Uint64()) }
+
+// NewShardSeed is NewShard with a chosen hash seed (tests, reproducible
+// layouts).
+func NewShardSeed(databases int, seed uint64) *Shard {
+	return &Shard{dbs: make([]db, databases), seed: seed}
 }
 
 // Databases is the number of databases.
 func (s *Shard) Databases() int { return len(s.dbs) }
 
-func (s *Shard) find(d int, key []byte) *Entry {
-	m := s.dbs[d].slots[hash.Slot(key)]
-	if m == nil {
+// dictOf returns the dict of slot in db, or nil.
+func (db *db) dictOf(slot uint16) *dict {
+	if db.slots == nil {
 		return nil
 	}
-	return m[string(key)]
+	return db.slots[slot]
+}
+
+func (s *Shard) find(d int, key []byte) *Entry {
+	db := &s.dbs[d]
+	if db.n == 0 {
+		return nil
+	}
+	dt := db.dictOf(hash.Slot(key))
+	if dt == nil {
+		return nil
+	}
+	return dt.find(key, hash.Sum64(s.seed, key))
 }
 
 // Lookup returns the live entry for key in database d, or nil. An expired
@@ -118,8 +158,9 @@ func (s *Shard) LookupNoTouch(d int, key []byte, now int64) *Entry {
 	return e
 }
 
+// expire deletes e because its time is up and logs the DEL effect.
 func (s *Shard) expire(d int, e *Entry) {
-	s.Delete(d, e.Key)
+	s.remove(d, hash.Slot(e.Key), hash.Sum64(s.seed, e.Key), e.Key)
 	if s.Log != nil {
 		s.Log.Append(d, []byte("DEL"), e.Key)
 	}
@@ -130,49 +171,126 @@ func (s *Shard) expire(d int, e *Entry) {
 // caller overwrites what it must (and clears Expire via SetExpire).
 // Expired entries are treated as absent.
 func (s *Shard) Upsert(d int, key []byte, now int64) (e *Entry, existed bool) {
-	if e = s.LookupNoTouch(d, key, now); e != nil {
-		e.Access = now
-		return e, true
+	slot := hash.Slot(key)
+	hv := hash.Sum64(s.seed, key)
+	if dt := s.dbs[d].dictOf(slot); dt != nil {
+		if e = dt.find(key, hv); e != nil {
+			if e.Expire == 0 || e.Expire > now {
+				e.Access = now
+				return e, true
+			}
+			s.expire(d, e)
+		}
 	}
-	e = &Entry{Key: append([]byte(nil), key...), Access: now}
-	s.Insert(d, e)
+	e = newEntry(key)
+	e.Access = now
+	s.insert(d, slot, hv, e)
 	return e, false
+}
+
+// Entries with the key bytes in the same allocation, one type per size
+// class: 80+16 = 96, 80+32 = 112 and 80+48 = 128 bytes are all exact Go
+// size classes, so keys up to 48 bytes cost one object (one cache miss
+// less on lookup, one object less for the GC) and no extra memory. The key
+// slice points into the object; Go keeps the whole object alive through
+// either pointer.
+type entryK16 struct {
+	e Entry
+	k [16]byte
+}
+
+type entryK32 struct {
+	e Entry
+	k [32]byte
+}
+
+type entryK48 struct {
+	e Entry
+	k [48]byte
+}
+
+// newEntry makes an empty entry holding a private copy of key.
+func newEntry(key []byte) *Entry {
+	n := len(key)
+	switch {
+	case n <= 16:
+		p := &entryK16{}
+		p.e.Key = p.k[:n:n]
+		copy(p.k[:], key)
+		return &p.e
+	case n <= 32:
+		p := &entryK32{}
+		p.e.Key = p.k[:n:n]
+		copy(p.k[:], key)
+		return &p.e
+	case n <= 48:
+		p := &entryK48{}
+		p.e.Key = p.k[:n:n]
+		copy(p.k[:], key)
+		return &p.e
+	}
+	return &Entry{Key: append([]byte(nil), key...)}
 }
 
 // Insert adds a detached entry (from Remove, or built by the caller). The
 // key must not be present.
 func (s *Shard) Insert(d int, e *Entry) {
 	slot := hash.Slot(e.Key)
-	m := s.dbs[d].slots[slot]
-	if m == nil {
-		m = make(map[string]*Entry)
-		s.dbs[d].slots[slot] = m
+	hv := hash.Sum64(s.seed, e.Key)
+	if invariants.Enabled {
+		dt := s.dbs[d].dictOf(slot)
+		invariants.Check(dt == nil || dt.find(e.Key, hv) == nil, "keyspace: Insert of a present key")
 	}
-	m[string(e.Key)] = e
-	s.dbs[d].n++
+	s.insert(d, slot, hv, e)
+}
+
+func (s *Shard) insert(d int, slot uint16, hv uint64, e *Entry) {
+	db := &s.dbs[d]
+	if db.slots == nil {
+		db.slots = make([]*dict, hash.SlotCount)
+		db.fen = make([]int32, hash.SlotCount+1)
+	}
+	dt := db.slots[slot]
+	if dt == nil {
+		dt = newDict(s.seed)
+		db.slots[slot] = dt
+	}
+	dt.add(e, hv)
+	e.live = true
+	db.n++
+	fenAdd(db.fen, slot, 1)
+	e.expIdx = 0
 	if e.Expire != 0 {
-		s.dbs[d].expires++
+		db.addExp(e)
 	}
 }
 
 // Remove detaches and returns the entry for key (expired or not), or nil.
 func (s *Shard) Remove(d int, key []byte) *Entry {
-	slot := hash.Slot(key)
-	m := s.dbs[d].slots[slot]
-	if m == nil {
+	if s.dbs[d].n == 0 {
 		return nil
 	}
-	e := m[string(key)]
+	return s.remove(d, hash.Slot(key), hash.Sum64(s.seed, key), key)
+}
+
+func (s *Shard) remove(d int, slot uint16, hv uint64, key []byte) *Entry {
+	db := &s.dbs[d]
+	dt := db.dictOf(slot)
+	if dt == nil {
+		return nil
+	}
+	e := dt.remove(key, hv)
 	if e == nil {
 		return nil
 	}
-	delete(m, string(key))
-	if len(m) == 0 {
-		delete(s.dbs[d].slots, slot)
+	if dt.len() == 0 {
+		db.slots[slot] = nil
 	}
-	s.dbs[d].n--
-	if e.Expire != 0 {
-		s.dbs[d].expires--
+	e.live = false
+	db.n--
+	fenAdd(db.fen, slot, -1)
+	if e.expIdx != 0 {
+		db.delExp(e)
 	}
 	return e
 }
@@ -180,16 +298,46 @@ func (s *Shard) Remove(d int, key []byte) *Entry {
 // Delete removes key; it reports whether the key was there.
 func (s *Shard) Delete(d int, key []byte) bool { return s.Remove(d, key) != nil }
 
-// SetExpire sets (at > 0) or clears (at == 0) the expiry of e, in ms.
+// SetExpire sets (at > 0) or clears (at == 0) the expiry of e, in ms. e
+// must be in database d, or detached (then Insert indexes it).
 func (s *Shard) SetExpire(d int, e *Entry, at int64) {
-	if (e.Expire != 0) != (at != 0) {
-		if at != 0 {
-			s.dbs[d].expires++
-		} else {
-			s.dbs[d].expires--
+	if e.live {
+		db := &s.dbs[d]
+		if at != 0 && e.expIdx == 0 {
+			db.addExp(e)
+		} else if at == 0 && e.expIdx != 0 {
+			db.delExp(e)
 		}
 	}
 	e.Expire = at
+}
+
+func (db *db) addExp(e *Entry) {
+	db.exp = append(db.exp, e)
+	e.expIdx = int32(len(db.exp))
+}
+
+func (db *db) delExp(e *Entry) {
+	i, last := int(e.expIdx-1), len(db.exp)-1
+	if i > last || db.exp[i] != e {
+		// Not this database's entry (held across a Flush?): leave the
+		// index alone rather than corrupt it.
+		invariants.Check(false, "keyspace: expiry index mismatch")
+		e.expIdx = 0
+		return
+	}
+	if i != last {
+		m := db.exp[last]
+		db.exp[i] = m
+		m.expIdx = int32(i + 1)
+	}
+	db.exp[last] = nil
+	db.exp = db.exp[:last]
+	e.expIdx = 0
+	// Give back the memory of a large index that mostly expired.
+	if c := cap(db.exp); c > 1024 && len(db.exp) < c/4 {
+		db.exp = append(make([]*Entry, 0, c/2), db.exp...)
+	}
 }
 
 // Len is the number of keys in database d (expired ones not yet removed
@@ -197,16 +345,36 @@ func (s *Shard) SetExpire(d int, e *Entry, at int64) {
 func (s *Shard) Len(d int) int { return s.dbs[d].n }
 
 // ExpiresLen is the number of keys with an expiry in database d.
-func (s *Shard) ExpiresLen(d int) int { return s.dbs[d].expires }
+func (s *Shard) ExpiresLen(d int) int { return len(s.dbs[d].exp) }
 
 // SlotLen is the number of keys of one slot in database d.
-func (s *Shard) SlotLen(d int, slot uint16) int { return len(s.dbs[d].slots[slot]) }
+func (s *Shard) SlotLen(d int, slot uint16) int {
+	dt := s.dbs[d].dictOf(slot)
+	if dt == nil {
+		return 0
+	}
+	return dt.len()
+}
+
+// SlotsWithKeys calls fn for every slot of database d that has keys, in
+// slot order, with its key count, until fn returns false.
+func (s *Shard) SlotsWithKeys(d int, fn func(slot uint16, n int) bool) {
+	db := &s.dbs[d]
+	if db.n == 0 {
+		return
+	}
+	for i, dt := range db.slots {
+		if dt != nil && !fn(uint16(i), dt.len()) {
+			return
+		}
+	}
+}
 
 // Flush empties database d, or all databases when d < 0.
 func (s *Shard) Flush(d int) {
 	for i := range s.dbs {
 		if d < 0 || i == d {
-			s.dbs[i] = db{slots: make(map[uint16]map[string]*Entry)}
+			s.dbs[i] = db{}
 		}
 	}
 }
@@ -215,71 +383,134 @@ func (s *Shard) Flush(d int) {
 func (s *Shard) Swap(a, b int) { s.dbs[a], s.dbs[b] = s.dbs[b], s.dbs[a] }
 
 // ScanSlot calls fn for entries of one slot of database d starting at
-// cursor, and returns the cursor to continue from (0 when the slot is done).
-// Keys present for the whole scan are returned at least once.
+// cursor (0 to start), and returns the cursor to continue from (0 when the
+// slot is done). Each call visits one bucket (and, while the slot's table
+// is rehashing, that bucket's expansions in the larger table), so it may
+// emit no entries. Keys present for the whole scan are returned at least
+// once, however the table grows or shrinks between calls; some may be
+// returned more than once. fn must not modify the shard; entries may be
+// expired (the caller checks).
 func (s *Shard) ScanSlot(d int, slot uint16, cursor uint64, fn func(*Entry)) uint64 {
-	for _, e := range s.dbs[d].slots[slot] {
-		fn(e)
+	dt := s.dbs[d].dictOf(slot)
+	if dt == nil {
+		return 0
 	}
-	return 0
+	return dt.scan(cursor, fn)
 }
 
 // ForEach calls fn for every entry of database d until fn returns false.
+// fn may Delete or Remove the entry it is given, but must not otherwise
+// modify the shard. Entries may be expired (the caller checks).
 func (s *Shard) ForEach(d int, fn func(*Entry) bool) {
-	for _, m := range s.dbs[d].slots {
-		for _, e := range m {
-			if !fn(e) {
-				return
-			}
+	db := &s.dbs[d]
+	if db.n == 0 {
+		return
+	}
+	for _, dt := range db.slots {
+		if dt != nil && !dt.forEach(fn) {
+			return
 		}
 	}
 }
 
+// randomSample is how many entries RandomEntry looks at in the chosen slot
+// (Redis's GETFAIR_NUM_ENTRIES).
+const randomSample = 20
+
 // RandomEntry returns a random entry of database d (possibly expired: the
 // caller checks and retries, as Redis does), or nil when the db is empty.
-// r is a uniformly random number.
+// r is a uniformly random number. The slot is chosen with probability
+// proportional to its key count, then a key within the slot as Redis's
+// dictGetFairRandomKey does.
 func (s *Shard) RandomEntry(d int, r uint64) *Entry {
-	n := s.dbs[d].n
-	if n == 0 {
+	db := &s.dbs[d]
+	if db.n == 0 {
 		return nil
 	}
-	i := int(r % uint64(n))
-	for _, m := range s.dbs[d].slots {
-		if i < len(m) {
-			for _, e := range m {
-				if i == 0 {
-					return e
-				}
-				i--
-			}
-		}
-		i -= len(m)
+	slot := fenFind(db.fen, int32(r%uint64(db.n)))
+	dt := db.slots[slot]
+	x := r
+	var buf [randomSample]*Entry
+	n := dt.someEntries(buf[:], splitmix(&x))
+	if n == 0 {
+		return dt.randomEntry(splitmix(&x))
 	}
-	return nil
+	return buf[splitmix(&x)%uint64(n)]
 }
+
+// Active expiry parameters, as Redis's activeExpireCycle: sample this many
+// keys per database per round, and keep going on a database while more
+// than this percentage of the sample was expired.
+const (
+	activeExpireKeysPerLoop     = 20
+	activeExpireAcceptableStale = 10
+)
 
 // ActiveExpire runs one bounded step of the active expiry cycle over all
 // databases: it samples keys with an expiry and deletes the expired ones
 // (with DEL effects), stopping after about budget sampled keys. It returns
 // the number of keys deleted.
+//
+// As Redis's activeExpireCycle, each database gets rounds of 20 samples
+// while more than 10% of a round was expired. Sampling walks the
+// database's expiry index from where the previous call stopped, and each
+// call starts at the database after the one the previous call started at,
+// so small budgets called often make steady progress everywhere.
 func (s *Shard) ActiveExpire(now int64, budget int) int {
 	deleted := 0
-	for d := range s.dbs {
-		if s.dbs[d].expires == 0 {
-			continue
+	for visited := 0; visited < len(s.dbs) && budget > 0; visited++ {
+		d := s.expDB
+		if s.expDB++; s.expDB == len(s.dbs) {
+			s.expDB = 0
 		}
-		var victims []*Entry
-		s.ForEach(d, func(e *Entry) bool {
-			if e.Expire != 0 && e.Expire <= now {
-				victims = append(victims, e)
+		db := &s.dbs[d]
+		for budget > 0 && len(db.exp) > 0 {
+			n := min(activeExpireKeysPerLoop, len(db.exp), budget)
+			expired := 0
+			for i := 0; i < n && len(db.exp) > 0; i++ {
+				if db.expCur >= len(db.exp) {
+					db.expCur = 0
+				}
+				e := db.exp[db.expCur]
+				switch {
+				case e.Expire == 0:
+					// Cleared without SetExpire: just unindex it.
+					db.delExp(e)
+				case e.Expire <= now:
+					// Removal moves the last index entry here, so the
+					// cursor stays put.
+					s.expire(d, e)
+					expired++
+				default:
+					db.expCur++
+				}
 			}
-			budget--
-			return budget > 0
-		})
-		for _, e := range victims {
-			s.expire(d, e)
-			deleted++
+			budget -= n
+			deleted += expired
+			if expired*100 <= n*activeExpireAcceptableStale {
+				break
+			}
 		}
 	}
 	return deleted
+}
+
+// fenAdd adds delta to slot's count in the Fenwick tree f.
+func fenAdd(f []int32, slot uint16, delta int32) {
+	for i := int(slot) + 1; i < len(f); i += i & -i {
+		f[i] += delta
+	}
+}
+
+// fenFind returns the slot holding the k-th key (0-based) in slot order:
+// the smallest slot whose prefix count exceeds k.
+func fenFind(f []int32, k int32) uint16 {
+	pos := 0
+	for step := hash.SlotCount; step > 0; step >>= 1 {
+		if next := pos + step; next < len(f) && f[next] <= k {
+			pos = next
+			k -= f[next]
+		}
+	}
+	return uint16(pos)
 }
