@@ -37,13 +37,14 @@ const (
 type Flags uint16
 
 const (
-	FlagWrite    Flags = 1 << iota // changes data
-	FlagReadOnly                   // only reads data
-	FlagNoAuth                     // allowed before AUTH
-	FlagAdmin                      // administrative
-	FlagFast                       // O(1)/O(log N)
-	FlagNoScript                   // not allowed in scripts (later)
-	FlagLoading                    // allowed while loading (later)
+	FlagWrite     Flags = 1 << iota // changes data
+	FlagReadOnly                    // only reads data
+	FlagNoAuth                      // allowed before AUTH
+	FlagAdmin                       // administrative
+	FlagFast                        // O(1)/O(log N)
+	FlagNoScript                    // not allowed in scripts (later)
+	FlagLoading                     // allowed while loading (later)
+	FlagProtected                   // refused unless enable-debug-command allows the connection
 )
 
 // Handler executes one command.
@@ -60,6 +61,28 @@ type Spec struct {
 	FirstKey, LastKey, Step int
 	KeysFunc                func(args [][]byte, dst []int) []int
 	Run                     Handler
+	// Subs are the subcommands of a container command (CLIENT, CONFIG,
+	// COMMAND), keyed by lower-case name; each has its own arity, scope
+	// and handler, and Name "container|sub" as Redis reports it.
+	Subs map[string]*Spec
+}
+
+// Sub finds a subcommand case-insensitively, without allocating.
+func (s *Spec) Sub(name []byte) *Spec {
+	if sub, ok := s.Subs[string(name)]; ok {
+		return sub
+	}
+	if len(name) > 64 {
+		return nil
+	}
+	var buf [64]byte
+	for i, c := range name {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf[i] = c
+	}
+	return s.Subs[string(buf[:len(name)])]
 }
 
 // Keys appends the positions of the key arguments of args to dst.
@@ -96,6 +119,12 @@ func (t *Table) Add(specs ...*Spec) {
 		s.Name = strings.ToLower(s.Name)
 		if s.Step == 0 {
 			s.Step = 1
+		}
+		for _, sub := range s.Subs {
+			sub.Name = strings.ToLower(sub.Name)
+			if sub.Step == 0 {
+				sub.Step = 1
+			}
 		}
 		t.byName[s.Name] = s
 	}
@@ -135,9 +164,9 @@ type SlotMap [hash.SlotCount]uint16
 // Ctx is the execution context of one command. The loop or executor fills
 // it; handlers read it. It is owned by the goroutine running the handler.
 type Ctx struct {
-	Args   [][]byte       // Args[0] is the command name
-	Out    *resp.Writer   // reply goes here
-	Log    *effect.Log    // effects of writes go here
+	Args   [][]byte     // Args[0] is the command name
+	Out    *resp.Writer // reply goes here
+	Log    *effect.Log  // effects of writes go here
 	Shards []*keyspace.Shard
 	Slots  *SlotMap
 	DB     int   // selected database

@@ -91,6 +91,9 @@ const (
 	CmpZeroFields
 	CmpNoReply
 	CmpCommandMeta
+	// CmpUnsupported: a command one side lacks on purpose; any two replies,
+	// errors included, are accepted. Only for entries in differences.go.
+	CmpUnsupported
 )
 
 // Compare is a compare mode with its parameter.

@@ -1,0 +1,463 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+type dflags uint8
+
+const (
+	immutable dflags = 1 << iota // CONFIG SET refuses: "can't set immutable config"
+	protected                    // CONFIG SET refuses: "can't set protected config" (Redis's enable-protected-configs no)
+	multiArg                     // takes a list of arguments (bind, save)
+)
+
+// directive is one entry of the table. set parses args into c and returns
+// "" or Redis's error text; ld is non-nil while Load reads a file or the
+// command line (Redis treats some directives differently then), nil for
+// CONFIG SET. get renders the value as CONFIG GET shows it.
+type directive struct {
+	name  string
+	flags dflags
+	set   func(c *Config, args []string, ld *loader) string
+	get   func(c *Config) string
+}
+
+// Messages Basalt uses where Redis would accept a value Basalt cannot honour.
+const (
+	msgNoRDB = `Basalt has no RDB snapshots yet: only save "" is accepted`
+	msgNoAOF = `Basalt has no append only file yet: only appendonly no is accepted`
+)
+
+// directives is the read-only directive table, in the order Names and
+// docs/CONFIG.md list them. It is an array so that Get can size its
+// seen-set at compile time.
+var directives = [...]directive{
+	{name: "bind", flags: multiArg, set: setBind,
+		get: func(c *Config) string { return strings.Join(c.Bind, " ") }},
+	intDirective("port", 0, 0, 65535, func(c *Config) *int { return &c.Port }),
+	{name: "dir", flags: protected, set: setDir,
+		get: func(c *Config) string { return c.Dir }},
+	intDirective("loops", immutable, 0, MaxLoops, func(c *Config) *int { return &c.Loops }),
+	intDirective("databases", immutable, 1, 1<<31-1, func(c *Config) *int { return &c.Databases }),
+	stringDirective("requirepass", 0, func(c *Config) *string { return &c.RequirePass }),
+	intDirective("maxclients", 0, 1, 1<<32-1, func(c *Config) *int { return &c.MaxClients }),
+	intDirective("timeout", 0, 0, 1<<31-1, func(c *Config) *int { return &c.Timeout }),
+	intDirective("tcp-keepalive", 0, 0, 1<<31-1, func(c *Config) *int { return &c.TCPKeepalive }),
+	boolDirective("protected-mode", 0, func(c *Config) *bool { return &c.ProtectedMode }),
+	memDirective("proto-max-bulk-len", 1<<20, 1<<63-1, func(c *Config) *int64 { return &c.ProtoMaxBulkLen }),
+	memDirective("client-query-buffer-limit", 1<<20, 1<<63-1, func(c *Config) *int64 { return &c.ClientQueryBufferLimit }),
+	enumDirective("enable-debug-command", immutable, []string{"no", "yes", "local"},
+		func(c *Config) *string { return &c.EnableDebugCommand }),
+	stringDirective("logfile", immutable, func(c *Config) *string { return &c.LogFile }),
+	enumDirective("loglevel", 0, []string{"debug", "verbose", "notice", "warning"},
+		func(c *Config) *string { return &c.LogLevel }),
+	stringDirective("pidfile", immutable, func(c *Config) *string { return &c.PidFile }),
+	boolDirective("daemonize", immutable, func(c *Config) *bool { return &c.Daemonize }),
+	{name: "hz", set: setHz, get: func(c *Config) string { return strconv.Itoa(c.Hz) }},
+	{name: "save", flags: multiArg, set: setSave, get: func(c *Config) string { return c.Save }},
+	{name: "appendonly", set: setAppendOnly, get: func(c *Config) string { return yesNo(c.AppendOnly) }},
+}
+
+// lookup finds a directive by name, case-insensitively like Redis; -1 if none.
+func lookup(name string) int {
+	for i := range directives {
+		if strings.EqualFold(directives[i].name, name) {
+			return i
+		}
+	}
+	return -1
+}
+
+func intDirective(name string, fl dflags, lo, hi int64, field func(*Config) *int) directive {
+	return directive{name: name, flags: fl,
+		set: func(c *Config, args []string, _ *loader) string {
+			v, msg := parseInt(args[0], lo, hi)
+			if msg == "" {
+				*field(c) = int(v)
+			}
+			return msg
+		},
+		get: func(c *Config) string { return strconv.Itoa(*field(c)) },
+	}
+}
+
+func memDirective(name string, lo, hi int64, field func(*Config) *int64) directive {
+	return directive{name: name,
+		set: func(c *Config, args []string, _ *loader) string {
+			v, msg := parseMemory(args[0], lo, hi)
+			if msg == "" {
+				*field(c) = v
+			}
+			return msg
+		},
+		get: func(c *Config) string { return strconv.FormatInt(*field(c), 10) },
+	}
+}
+
+func boolDirective(name string, fl dflags, field func(*Config) *bool) directive {
+	return directive{name: name, flags: fl,
+		set: func(c *Config, args []string, _ *loader) string {
+			v, msg := parseBool(args[0])
+			if msg == "" {
+				*field(c) = v
+			}
+			return msg
+		},
+		get: func(c *Config) string { return yesNo(*field(c)) },
+	}
+}
+
+func enumDirective(name string, fl dflags, values []string, field func(*Config) *string) directive {
+	msg := "argument(s) must be one of the following: " + strings.Join(values, ", ")
+	return directive{name: name, flags: fl,
+		set: func(c *Config, args []string, _ *loader) string {
+			for _, v := range values {
+				if strings.EqualFold(v, args[0]) {
+					*field(c) = v
+					return ""
+				}
+			}
+			return msg
+		},
+		get: func(c *Config) string { return *field(c) },
+	}
+}
+
+func stringDirective(name string, fl dflags, field func(*Config) *string) directive {
+	return directive{name: name, flags: fl,
+		set: func(c *Config, args []string, _ *loader) string {
+			*field(c) = args[0]
+			return ""
+		},
+		get: func(c *Config) string { return *field(c) },
+	}
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+// parseBool is Redis's yesnotoi.
+func parseBool(s string) (bool, string) {
+	switch {
+	case strings.EqualFold(s, "yes"):
+		return true, ""
+	case strings.EqualFold(s, "no"):
+		return false, ""
+	}
+	return false, "argument must be 'yes' or 'no'"
+}
+
+// parseInt parses a plain integer config value with Redis's string2ll
+// (no spaces, no '+', no leading zeros) and checks its bounds.
+func parseInt(s string, lo, hi int64) (int64, string) {
+	v, ok := string2ll(s)
+	if !ok {
+		return 0, "argument couldn't be parsed into an integer"
+	}
+	if v < lo || v > hi {
+		return 0, rangeMsg(lo, hi)
+	}
+	return v, ""
+}
+
+func rangeMsg(lo, hi int64) string {
+	return "argument must be between " + strconv.FormatInt(lo, 10) + " and " + strconv.FormatInt(hi, 10) + " inclusive"
+}
+
+// parseMemory parses a memory value with Redis's memtoull and checks
+// bounds (lo >= 0). It reproduces memtoull exactly, including that a
+// number too large for 64 bits saturates and that a unit multiplication
+// wraps around, so the same inputs are accepted and refused as by Redis.
+func parseMemory(s string, lo, hi int64) (int64, string) {
+	const bad = "argument must be a memory value"
+	if strings.HasPrefix(s, "-") {
+		return 0, bad
+	}
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	var mul uint64
+	switch u := strings.ToLower(s[i:]); u {
+	case "", "b":
+		mul = 1
+	case "k":
+		mul = 1000
+	case "kb":
+		mul = 1024
+	case "m":
+		mul = 1000 * 1000
+	case "mb":
+		mul = 1024 * 1024
+	case "g":
+		mul = 1000 * 1000 * 1000
+	case "gb":
+		mul = 1024 * 1024 * 1024
+	default:
+		return 0, bad
+	}
+	if i >= 128 { // memtoull's digit buffer
+		return 0, bad
+	}
+	var val uint64
+	for _, ch := range []byte(s[:i]) {
+		d := uint64(ch - '0')
+		if val > (^uint64(0)-d)/10 {
+			val = ^uint64(0) // strtoull saturates on overflow
+			break
+		}
+		val = val*10 + d
+	}
+	v := val * mul // wraps like C
+	// Redis compares as its field type; with lo >= 0 the unsigned check
+	// gives the same answer for signed and size_t fields.
+	if v < uint64(lo) || v > uint64(hi) {
+		return 0, rangeMsg(lo, hi)
+	}
+	return int64(v), ""
+}
+
+// string2ll is Redis's strict decimal parser.
+func string2ll(s string) (int64, bool) {
+	if s == "0" {
+		return 0, true
+	}
+	neg := false
+	p := s
+	if strings.HasPrefix(p, "-") {
+		neg, p = true, p[1:]
+	}
+	if p == "" || p[0] < '1' || p[0] > '9' {
+		return 0, false
+	}
+	var v uint64
+	for i := 0; i < len(p); i++ {
+		ch := p[i]
+		if ch < '0' || ch > '9' {
+			return 0, false
+		}
+		d := uint64(ch - '0')
+		if v > (^uint64(0)-d)/10 {
+			return 0, false
+		}
+		v = v*10 + d
+	}
+	if neg {
+		if v > 1<<63 {
+			return 0, false
+		}
+		return -int64(v), true // -int64(1<<63) wraps to MinInt64, as wanted
+	}
+	if v > 1<<63-1 {
+		return 0, false
+	}
+	return int64(v), true
+}
+
+// strtoll mimics C strtoll(s, &end, 10) == fully consumed: leading
+// isspace, optional sign, digits; ok reports that nothing follows. Redis's
+// save parser uses it, so " 5" and "+5" are accepted there.
+func strtoll(s string) (int64, bool) {
+	i := 0
+	for i < len(s) && isSpace(s[i]) {
+		i++
+	}
+	neg := false
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		neg = s[i] == '-'
+		i++
+	}
+	start := i
+	var v int64
+	overflow := false
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		d := int64(s[i] - '0')
+		if v > (1<<63-1-d)/10 {
+			overflow = true
+		} else {
+			v = v*10 + d
+		}
+		i++
+	}
+	if i == start {
+		// No digits: strtoll sets end to the start of the string.
+		return 0, s == ""
+	}
+	if overflow {
+		if neg {
+			return -1 << 63, i == len(s)
+		}
+		return 1<<63 - 1, i == len(s)
+	}
+	if neg {
+		v = -v
+	}
+	return v, i == len(s)
+}
+
+// isSpace is C's isspace in the "C" locale.
+func isSpace(b byte) bool {
+	return b == ' ' || b == '\t' || b == '\n' || b == '\v' || b == '\f' || b == '\r'
+}
+
+func setBind(c *Config, args []string, _ *loader) string {
+	if len(args) > MaxBindAddrs {
+		return "Too many bind addresses specified."
+	}
+	// A single empty argument means no addresses, as in Redis.
+	if len(args) == 1 && args[0] == "" {
+		args = nil
+	}
+	for _, a := range args {
+		// An empty address (CONFIG SET bind "a  b" splits on single
+		// spaces) can never be bound; Redis fails in its apply step with
+		// this text, Basalt refuses it before publishing.
+		if strings.TrimPrefix(a, "-") == "" {
+			return ErrBindFailed
+		}
+	}
+	c.Bind = append([]string(nil), args...)
+	return ""
+}
+
+// ErrBindFailed is Redis's reply text when the new bind addresses cannot
+// be bound; the server uses it with SetFailed when re-listening fails.
+const ErrBindFailed = "Failed to bind to specified addresses."
+
+// setDir checks that the directory exists and is searchable (what Redis's
+// chdir would check) and stores its absolute path. It runs only at Load:
+// dir is a protected config for CONFIG SET.
+func setDir(c *Config, args []string, ld *loader) string {
+	p := args[0]
+	if ld != nil && !filepath.IsAbs(p) {
+		p = filepath.Join(ld.cwd, p)
+	}
+	p, err := filepath.Abs(p)
+	if err != nil {
+		return strerror(err)
+	}
+	fi, err := os.Stat(p)
+	if err != nil {
+		return strerror(err)
+	}
+	if !fi.IsDir() {
+		return strerror(syscall.ENOTDIR)
+	}
+	if err := syscall.Access(p, 1 /* X_OK */); err != nil {
+		return strerror(err)
+	}
+	c.Dir = p
+	if ld != nil {
+		ld.cwd = p // later relative includes resolve here, as after Redis's chdir
+	}
+	return ""
+}
+
+// setHz clamps like Redis: out-of-range values are accepted and stored as
+// the nearest of MinHz/MaxHz.
+func setHz(c *Config, args []string, _ *loader) string {
+	v, msg := parseInt(args[0], 0, 1<<31-1)
+	if msg != "" {
+		return msg
+	}
+	c.Hz = int(min(max(v, MinHz), MaxHz))
+	return ""
+}
+
+// setSave validates like Redis's setConfigSaveOption (pairs of seconds >= 1
+// and changes >= 0) and then accepts only the empty list.
+func setSave(c *Config, args []string, _ *loader) string {
+	if len(args) == 1 && args[0] == "" {
+		args = nil
+	}
+	if len(args)%2 != 0 {
+		return "Invalid save parameters"
+	}
+	for j, a := range args {
+		v, ok := strtoll(a)
+		if !ok || (j%2 == 0 && v < 1) || (j%2 == 1 && v < 0) {
+			return "Invalid save parameters"
+		}
+	}
+	if len(args) != 0 {
+		return msgNoRDB
+	}
+	c.Save = ""
+	return ""
+}
+
+func setAppendOnly(c *Config, args []string, _ *loader) string {
+	v, msg := parseBool(args[0])
+	if msg != "" {
+		return msg
+	}
+	if v {
+		return msgNoAOF
+	}
+	c.AppendOnly = false
+	return ""
+}
+
+// SetFailed returns the error CONFIG SET replies when applying name's new
+// value failed; the server uses it for failures only it can detect (a port
+// that cannot be bound: "Unable to listen on this port", ErrBindFailed).
+func SetFailed(name, msg string) error {
+	return errors.New("ERR CONFIG SET failed (possibly related to argument '" + name + "') - " + msg)
+}
+
+// Set implements CONFIG SET name value [name value ...] on c, all or
+// nothing: on error c is unchanged. Checks and error texts follow Redis
+// 7.0's configSetCommand: first every name is looked up (the first
+// unknown, immutable, protected or duplicate name fails the command,
+// reported as typed); then values are parsed in order and the first bad one
+// fails it, reported by canonical name. Multi-argument values (bind, save)
+// are split on single spaces as Redis does.
+func (c *Config) Set(pairs [][2]string) error {
+	idx := make([]int, len(pairs))
+	for i, p := range pairs {
+		d := lookup(p[0])
+		if d < 0 {
+			return errors.New("ERR Unknown option or number of arguments for CONFIG SET - '" + p[0] + "'")
+		}
+		switch fl := directives[d].flags; {
+		case fl&immutable != 0:
+			return SetFailed(p[0], "can't set immutable config")
+		case fl&protected != 0:
+			return SetFailed(p[0], "can't set protected config")
+		}
+		for j := 0; j < i; j++ {
+			if idx[j] == d {
+				return SetFailed(p[0], "duplicate parameter")
+			}
+		}
+		idx[i] = d
+	}
+	next := c.Clone()
+	for i, p := range pairs {
+		d := &directives[idx[i]]
+		var args []string
+		if d.flags&multiArg != 0 {
+			// sdssplitlen(value, " "): "" gives no arguments.
+			if p[1] != "" {
+				args = strings.Split(p[1], " ")
+			}
+		} else {
+			args = []string{p[1]}
+		}
+		if msg := d.set(next, args, nil); msg != "" {
+			return SetFailed(d.name, msg)
+		}
+	}
+	*c = *next
+	return nil
+}

@@ -1,0 +1,342 @@
+package loop
+
+import (
+	"bytes"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+
+	"github.com/basaltdb/basalt/command"
+	"github.com/basaltdb/basalt/resp"
+)
+
+// client is one connection. Owned by its loop's goroutine; other loops only
+// carry the pointer in requests and never dereference it.
+type client struct {
+	loop   *Loop
+	conn   gnet.Conn
+	sess   command.Session
+	parser resp.Parser
+	out    []byte // replies not yet written
+	// inflight counts commands sent elsewhere (another loop or the
+	// executor) whose replies have not come back; target is where. While
+	// inflight > 0 only commands for the same loop may follow, so the
+	// client's commands run in order.
+	inflight   int
+	target     int
+	skipNext   bool // CLIENT REPLY SKIP
+	closeAfter bool // close once out is written (QUIT, protocol error)
+	closeNow   bool
+	closed     bool
+	killed     bool
+	dirty      bool
+	anchor     bool
+}
+
+const (
+	targetExecutor = -1
+)
+
+// process parses and dispatches as much of the client's input as it may:
+// it stops at an incomplete command, or at a command that must wait for
+// the client's in-flight commands on another loop.
+func (l *Loop) process(cl *client) {
+	if cl.closed || cl.closeAfter {
+		return
+	}
+	buf, _ := cl.conn.Peek(-1)
+	if len(buf) == 0 {
+		return
+	}
+	cfg := l.eng.cfg()
+	if int64(len(buf)) > cfg.ClientQueryBufferLimit {
+		// Redis drops such a client without a reply.
+		l.eng.opts.Logf("Closing client that reached max query buffer length: id=%d addr=%s (qbuf initial bytes: %q)",
+			cl.sess.ID, cl.sess.Addr, head(buf, 64))
+		cl.closeNow = true
+		_, _ = cl.conn.Discard(-1)
+		_ = cl.conn.Close()
+		return
+	}
+	lim := resp.Limits{MaxBulkLen: cfg.ProtoMaxBulkLen, MaxMultibulk: math.MaxInt32, RequireAuth: !cl.sess.Authed}
+	cl.sess.LastIO = time.Now().UnixMilli()
+	l.Stats.NetInput.Add(int64(len(buf)))
+	off := 0
+	for off < len(buf) && !cl.closeAfter {
+		args, n, err := cl.parser.Parse(buf[off:], &lim)
+		if err != nil {
+			if cl.inflight > 0 {
+				cl.parser.Reset()
+				break // reply after the replies still due
+			}
+			w := resp.Writer{B: cl.out}
+			w.Error("ERR " + err.Error())
+			cl.out = w.B
+			cl.closeAfter = true
+			off = len(buf)
+			break
+		}
+		if n == 0 {
+			break
+		}
+		if args == nil {
+			off += n
+			continue
+		}
+		if !l.dispatch(cl, args) {
+			cl.parser.Reset()
+			break
+		}
+		off += n
+		lim.RequireAuth = !cl.sess.Authed
+	}
+	if off > 0 {
+		// gnet's Discard(0) would drop everything buffered.
+		_, _ = cl.conn.Discard(off)
+	}
+	if len(cl.out) > 0 || cl.closeAfter {
+		l.markDirty(cl)
+	}
+}
+
+func head(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[:n]
+	}
+	return b
+}
+
+// dispatch runs or sends one command. It returns false when the command
+// must wait for the client's in-flight commands (nothing was done).
+func (l *Loop) dispatch(cl *client, args [][]byte) bool {
+	e := l.eng
+	spec := e.opts.Table.Lookup(args[0])
+	var rejection string
+	if spec != nil && spec.Subs != nil && len(args) >= 2 {
+		if sub := spec.Sub(args[1]); sub != nil {
+			spec = sub
+		} else {
+			rejection = unknownSubcommand(spec.Name, args[1])
+		}
+	}
+	switch {
+	case rejection != "":
+	case spec == nil:
+		rejection = unknownCommand(args)
+	case (spec.Arity > 0 && len(args) != spec.Arity) || (spec.Arity < 0 && len(args) < -spec.Arity):
+		rejection = command.ArityError(spec.Name)
+	case !cl.sess.Authed && spec.Flags&command.FlagNoAuth == 0:
+		rejection = "NOAUTH Authentication required."
+	case spec.Flags&command.FlagProtected != 0 && e.opts.AllowProtected != nil:
+		if ok, msg := e.opts.AllowProtected(&cl.sess); !ok {
+			rejection = msg
+		}
+	}
+	target := l.idx
+	var involved []*Loop
+	sm := e.slots.Load()
+	if rejection == "" {
+		switch spec.Scope {
+		case command.ScopeAll:
+			if len(e.loops) > 1 {
+				target, involved = targetExecutor, e.loops
+			}
+		case command.ScopeKeys:
+			l.keyPos = spec.Keys(args, l.keyPos[:0])
+			owner := -1
+			for _, p := range l.keyPos {
+				o := slotOwner(sm, args[p])
+				if owner == -1 {
+					owner = o
+				} else if o != owner {
+					owner = -2
+					break
+				}
+			}
+			switch {
+			case owner >= 0:
+				target = owner
+			case owner == -2:
+				target = targetExecutor
+				var mask uint64
+				var set []*Loop
+				for _, p := range l.keyPos {
+					o := slotOwner(sm, args[p])
+					if o < 64 && mask&(1<<o) != 0 {
+						continue
+					}
+					if o < 64 {
+						mask |= 1 << o
+					}
+					set = append(set, e.loops[o])
+				}
+				involved = sortLoops(set)
+			}
+		}
+	}
+	if cl.inflight > 0 {
+		if target >= 0 && target != l.idx && target == cl.target {
+			l.sendRemote(cl, spec, args, target)
+			return true
+		}
+		return false
+	}
+	if rejection != "" {
+		w := resp.Writer{B: cl.out}
+		if !l.suppressed(cl, false) {
+			w.Error(rejection)
+		}
+		cl.out = w.B
+		return true
+	}
+	cl.sess.LastCmd = spec.Name
+	switch {
+	case target == l.idx:
+		skip := cl.skipNext
+		cl.skipNext = false
+		mark := len(cl.out)
+		l.w.B, l.w.Proto = cl.out, cl.sess.Proto
+		l.execute(spec, args, cl.sess.DB, &cl.sess, sm, e.cfg().ProtoMaxBulkLen)
+		cl.out = l.w.B
+		l.w.B = nil
+		if skip || l.suppressed(cl, true) {
+			cl.out = cl.out[:mark]
+		}
+		if cl.sess.Close {
+			cl.closeAfter = true
+		}
+	case target == targetExecutor:
+		t := &txn{origin: l, cl: cl, spec: spec, db: cl.sess.DB, proto: cl.sess.Proto, loops: involved}
+		t.m.t = t
+		t.suppress = l.suppressed(cl, false)
+		t.args = copyArgs(args)
+		if spec.Scope == command.ScopeAll {
+			t.sess = &cl.sess
+		}
+		cl.inflight++
+		cl.target = targetExecutor
+		e.Stats.Txns.Add(1)
+		l.Stats.Commands.Add(1)
+		e.exec.submit(t)
+	default:
+		l.sendRemote(cl, spec, args, target)
+	}
+	return true
+}
+
+// suppressed applies CLIENT REPLY: whether this command's reply is dropped.
+// after is true when the command already ran (it may have changed the
+// mode).
+func (l *Loop) suppressed(cl *client, after bool) bool {
+	if cl.skipNext && !after {
+		cl.skipNext = false
+		return true
+	}
+	switch cl.sess.ReplyMode {
+	case command.ReplyOff:
+		return true
+	case command.ReplySkip:
+		if after {
+			cl.sess.ReplyMode = command.ReplyOn
+			cl.skipNext = true
+		}
+		return true
+	}
+	return false
+}
+
+func (l *Loop) sendRemote(cl *client, spec *command.Spec, args [][]byte, target int) {
+	cl.sess.LastCmd = spec.Name
+	b := l.batchFor(l.eng.loops[target])
+	b.add(request{cl: cl, spec: spec, db: cl.sess.DB, proto: cl.sess.Proto, suppress: l.suppressed(cl, false)}, args)
+	cl.inflight++
+	cl.target = target
+	l.Stats.CrossLoop.Add(1)
+}
+
+// flush writes the client's pending replies.
+func (l *Loop) flush(cl *client) {
+	if cl.closed {
+		return
+	}
+	if len(cl.out) > 0 {
+		l.Stats.NetOutput.Add(int64(len(cl.out)))
+		_, _ = cl.conn.Write(cl.out)
+		if cap(cl.out) > 64<<10 {
+			cl.out = nil
+		} else {
+			cl.out = cl.out[:0]
+		}
+	}
+	if cl.closeAfter && cl.inflight == 0 && !cl.closed {
+		_ = cl.conn.Close()
+	}
+}
+
+func copyArgs(args [][]byte) [][]byte {
+	n := 0
+	for _, a := range args {
+		n += len(a)
+	}
+	arena := make([]byte, 0, n)
+	out := make([][]byte, len(args))
+	for i, a := range args {
+		off := len(arena)
+		arena = append(arena, a...)
+		out[i] = arena[off:len(arena):len(arena)]
+	}
+	return out
+}
+
+func sortLoops(s []*Loop) []*Loop {
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j].idx < s[j-1].idx; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+	return s
+}
+
+// cString cuts b at its first NUL, as C's %s does when Redis formats an
+// error.
+func cString(b []byte) []byte {
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		return b[:i]
+	}
+	return b
+}
+
+// unknownCommand is Redis 7.0's reply for a command it does not know.
+func unknownCommand(args [][]byte) string {
+	name := cString(args[0])
+	if len(name) > 128 {
+		name = name[:128]
+	}
+	s := "ERR unknown command '" + string(name) + "', with args beginning with: "
+	var list []byte
+	for _, a := range args[1:] {
+		if len(list) >= 128 {
+			break
+		}
+		room := 128 - len(list)
+		a = cString(a)
+		if len(a) > room {
+			a = a[:room]
+		}
+		list = append(list, '\'')
+		list = append(list, a...)
+		list = append(list, '\'', ' ')
+	}
+	return s + string(list)
+}
+
+// unknownSubcommand is Redis 7.0's reply for CONTAINER <unknown>.
+func unknownSubcommand(container string, sub []byte) string {
+	sub = cString(sub)
+	if len(sub) > 128 {
+		sub = sub[:128]
+	}
+	return "ERR unknown subcommand '" + string(sub) + "'. Try " + strings.ToUpper(container) + " HELP."
+}

@@ -1,0 +1,121 @@
+package loop
+
+import (
+	"sync"
+
+	"github.com/basaltdb/basalt/command"
+	"github.com/basaltdb/basalt/effect"
+	"github.com/basaltdb/basalt/resp"
+)
+
+// txn is a command that needs several loops' shards at once (a multi-key
+// command spanning loops, or a command over the whole keyspace). The
+// executor runs transactions one at a time in one global order: it parks
+// every loop the transaction touches, runs it, hands its effects on, and
+// releases the loops. Because only the executor parks loops, and parked
+// loops wait only for it, no two transactions can deadlock, and none is
+// ever seen half applied. MULTI/EXEC and Lua will use the same path.
+type txn struct {
+	m       msg
+	origin  *Loop
+	cl      *client
+	spec    *command.Spec
+	args    [][]byte // owned copies
+	db      int
+	proto   int
+	loops   []*Loop // loops to park, in index order
+	parked  sync.WaitGroup
+	release chan struct{}
+	reply   []byte
+	log     effect.Log
+	// suppress drops the reply (CLIENT REPLY OFF/SKIP).
+	suppress bool
+	// fn, when set, replaces spec.Run (server-internal transactions).
+	fn func(c *command.Ctx)
+	// sess is the client's session (read only while parked: its loop is
+	// parked for ScopeAll, and ScopeKeys handlers must not use it).
+	sess *command.Session
+}
+
+// executor is the single goroutine that runs transactions.
+type executor struct {
+	eng  *Engine
+	q    inbox
+	wake chan struct{}
+	stop chan struct{}
+	done chan struct{}
+}
+
+func newExecutor(e *Engine) *executor {
+	return &executor{eng: e, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+}
+
+// submit queues t; any goroutine may call it. It never blocks.
+func (x *executor) submit(t *txn) {
+	x.q.push(&t.m)
+	select {
+	case x.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (x *executor) run() {
+	defer close(x.done)
+	for {
+		for m := x.q.drain(); m != nil; {
+			next := m.next
+			x.execute(m.t)
+			m = next
+		}
+		select {
+		case <-x.wake:
+		case <-x.stop:
+			// Finish what is queued so no client waits forever.
+			for m := x.q.drain(); m != nil; m = m.next {
+				x.execute(m.t)
+			}
+			return
+		}
+	}
+}
+
+func (x *executor) execute(t *txn) {
+	e := x.eng
+	t.release = make(chan struct{})
+	t.parked.Add(len(t.loops))
+	for _, l := range t.loops {
+		l.send(&msg{kind: msgPark, t: t})
+	}
+	t.parked.Wait()
+	// Every touched loop is parked: their shards are ours until release.
+	for _, l := range t.loops {
+		l.shard.Log = &t.log
+	}
+	w := x.writer(t.proto)
+	c := &command.Ctx{
+		Args: t.args, Out: w, Log: &t.log, Shards: e.shards, Slots: e.slots.Load(),
+		DB: t.db, Now: e.now(), Rand: e.rand(), MaxBulkLen: e.cfg().ProtoMaxBulkLen,
+		Sess: t.sess, Spec: t.spec,
+	}
+	if t.fn != nil {
+		t.fn(c)
+	} else {
+		t.spec.Run(c)
+	}
+	for _, l := range t.loops {
+		l.shard.Log = &l.log
+	}
+	if !t.log.Empty() && e.opts.Effects != nil {
+		e.opts.Effects(-1, &t.log)
+	}
+	t.reply = append(t.reply[:0], w.B...)
+	close(t.release)
+	if t.origin != nil {
+		t.m.kind = msgTxn
+		t.origin.send(&t.m)
+	}
+}
+
+func (x *executor) writer(proto int) *resp.Writer {
+	return &resp.Writer{Proto: proto}
+}

@@ -1,0 +1,309 @@
+package loop
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+
+	"github.com/basaltdb/basalt/command"
+	"github.com/basaltdb/basalt/effect"
+	"github.com/basaltdb/basalt/internal/hash"
+	"github.com/basaltdb/basalt/keyspace"
+	"github.com/basaltdb/basalt/resp"
+)
+
+// Loop is one event loop with its shard. Everything in it is owned by the
+// loop's goroutine, except the inbox (any goroutine pushes) and woken.
+type Loop struct {
+	idx       int
+	eng       *Engine
+	el        gnet.EventLoop
+	shard     *keyspace.Shard
+	log       effect.Log // effects produced on this loop, handed off per turn
+	in        inbox
+	woken     atomicBool
+	clients   map[*client]struct{}
+	out       []*batch // per target loop: requests gathered this turn
+	free      []*batch
+	dirty     []*client // clients with replies to flush after a drain
+	ctx       command.Ctx
+	w         resp.Writer
+	keyPos    []int
+	expireHot bool
+	Stats     LoopStats
+}
+
+// Index is the loop's position, which the slot map refers to.
+func (l *Loop) Index() int { return l.idx }
+
+// Shard is the loop's shard (touch only from the loop, or while parked).
+func (l *Loop) Shard() *keyspace.Shard { return l.shard }
+
+// send queues m for this loop and wakes it; any goroutine may call it.
+func (l *Loop) send(m *msg) {
+	l.in.push(m)
+	if l.woken.cas(false, true) {
+		if err := l.el.Execute(context.Background(), gnet.RunnableFunc(l.run)); err != nil {
+			// The engine is shutting down: run nothing; waiters are released
+			// by the executor's shutdown path.
+			l.woken.store(false)
+		}
+	}
+}
+
+// run is the inbox drain, executed on the loop's goroutine.
+func (l *Loop) run(context.Context) error {
+	l.woken.store(false)
+	for m := l.in.drain(); m != nil; {
+		next := m.next
+		switch m.kind {
+		case msgExec:
+			l.execBatch(m.b)
+		case msgReply:
+			l.deliverBatch(m.b)
+		case msgPark:
+			l.park(m.t)
+		case msgTxn:
+			l.deliverTxn(m.t)
+		case msgFunc:
+			m.fn(l)
+		}
+		m = next
+	}
+	l.endTurn()
+	return nil
+}
+
+// endTurn sends what this turn produced: batches for other loops, replies
+// to flush, effects to hand off.
+func (l *Loop) endTurn() {
+	for i, b := range l.out {
+		if b != nil {
+			l.out[i] = nil
+			b.m.kind = msgExec
+			b.to.send(&b.m)
+		}
+	}
+	for _, cl := range l.dirty {
+		cl.dirty = false
+		l.flush(cl)
+	}
+	clear(l.dirty)
+	l.dirty = l.dirty[:0]
+	l.handOff()
+}
+
+func (l *Loop) handOff() {
+	if !l.log.Empty() {
+		if f := l.eng.opts.Effects; f != nil {
+			f(l.idx, &l.log)
+		}
+		l.log.Reset()
+	}
+}
+
+// park stops this loop until the executor releases t. Effects made so far
+// are handed off first, so the log keeps per-key order.
+func (l *Loop) park(t *txn) {
+	l.handOff()
+	t.parked.Done()
+	<-t.release
+}
+
+// execBatch runs another loop's requests on our shard and sends the batch
+// back with the replies.
+func (l *Loop) execBatch(b *batch) {
+	w := &l.w
+	sm := l.eng.slots.Load()
+	maxBulk := l.eng.cfg().ProtoMaxBulkLen
+	for i := range b.reqs {
+		r := &b.reqs[i]
+		w.B, w.Proto = b.replies, r.proto
+		l.execute(r.spec, b.args(r), r.db, nil, sm, maxBulk)
+		b.replies = w.B
+		r.replyEnd = len(b.replies)
+	}
+	w.B = nil
+	b.m.kind = msgReply
+	b.from.send(&b.m)
+}
+
+// execute runs one command on this goroutine with the reply going to l.w.
+func (l *Loop) execute(spec *command.Spec, args [][]byte, db int, sess *command.Session, sm *command.SlotMap, maxBulk int64) {
+	c := &l.ctx
+	*c = command.Ctx{
+		Args: args, Out: &l.w, Log: &l.log, Shards: l.eng.shards, Slots: sm, DB: db,
+		Now: time.Now().UnixMilli(), Rand: l.eng.rand(), MaxBulkLen: maxBulk, Sess: sess, Spec: spec,
+	}
+	spec.Run(c)
+	c.Args = nil
+	l.Stats.Commands.Add(1)
+}
+
+// deliverBatch hands the replies of a returned batch to their clients.
+func (l *Loop) deliverBatch(b *batch) {
+	prev := 0
+	for i := range b.reqs {
+		r := &b.reqs[i]
+		cl := r.cl
+		reply := b.replies[prev:r.replyEnd]
+		prev = r.replyEnd
+		if cl.closed {
+			continue
+		}
+		if !r.suppress {
+			cl.out = append(cl.out, reply...)
+		}
+		cl.inflight--
+		l.markDirty(cl)
+	}
+	b.reset()
+	l.free = append(l.free, b)
+	// Resume clients whose in-flight group completed.
+	for _, cl := range l.dirty {
+		if cl.inflight == 0 && !cl.closed {
+			l.process(cl)
+		}
+	}
+}
+
+func (l *Loop) deliverTxn(t *txn) {
+	cl := t.cl
+	if cl == nil || cl.closed {
+		return
+	}
+	if !t.suppress {
+		cl.out = append(cl.out, t.reply...)
+	}
+	cl.inflight--
+	l.markDirty(cl)
+	if cl.inflight == 0 {
+		l.process(cl)
+	}
+}
+
+func (l *Loop) markDirty(cl *client) {
+	if !cl.dirty {
+		cl.dirty = true
+		l.dirty = append(l.dirty, cl)
+	}
+}
+
+// batchFor returns the batch gathering requests for loop to this turn.
+func (l *Loop) batchFor(to *Loop) *batch {
+	b := l.out[to.idx]
+	if b == nil {
+		if n := len(l.free); n > 0 {
+			b = l.free[n-1]
+			l.free = l.free[:n-1]
+		} else {
+			b = &batch{}
+		}
+		b.m.b = b
+		b.from, b.to = l, to
+		l.out[to.idx] = b
+	}
+	return b
+}
+
+// tick is the periodic work: active expiry in small steps, idle timeouts.
+func (l *Loop) tick() {
+	now := time.Now().UnixMilli()
+	if l.eng.ActiveExpire.Load() {
+		// Bounded steps keep the loop responsive; a shard with many expired
+		// keys gets more steps, interleaved with client traffic.
+		start := time.Now()
+		for {
+			n := l.shard.ActiveExpire(now, 2000)
+			l.Stats.ExpiredKeys.Add(int64(n))
+			if n < 200 || time.Since(start) > time.Millisecond {
+				l.expireHot = n >= 200
+				break
+			}
+		}
+		if l.expireHot {
+			l.in.push(&msg{kind: msgFunc, fn: (*Loop).tick})
+		}
+	}
+	if timeout := l.eng.cfg().Timeout; timeout > 0 {
+		for cl := range l.clients {
+			if cl.inflight == 0 && now-cl.sess.LastIO > int64(timeout)*1000 {
+				_ = cl.conn.Close()
+			}
+		}
+	}
+}
+
+// OnOpen sets up a client.
+func (e *Engine) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
+	l := e.loopOf(c.EventLoop())
+	if l == nil {
+		return nil, gnet.Close
+	}
+	cfg := e.cfg()
+	select {
+	case <-e.ready:
+	default:
+		// A discovery connection: not a client.
+		c.SetContext(&client{loop: l, conn: c, anchor: true})
+		return nil, gnet.None
+	}
+	if e.Stats.Clients.Load() >= int64(cfg.MaxClients) {
+		e.Stats.Rejected.Add(1)
+		return []byte("-ERR max number of clients reached\r\n"), gnet.Close
+	}
+	now := time.Now().UnixMilli()
+	cl := &client{loop: l, conn: c}
+	cl.sess = command.Session{
+		ID: e.nextID.Add(1), Proto: 2, Created: now, LastIO: now, FD: c.Fd(),
+		Authed: cfg.RequirePass == "",
+	}
+	if a := c.RemoteAddr(); a != nil {
+		cl.sess.Addr = a.String()
+	}
+	if a := c.LocalAddr(); a != nil {
+		cl.sess.LAddr = a.String()
+	}
+	c.SetContext(cl)
+	l.clients[cl] = struct{}{}
+	e.Stats.Connections.Add(1)
+	e.Stats.Clients.Add(1)
+	return nil, gnet.None
+}
+
+// OnClose forgets a client; replies still in flight are dropped on arrival.
+func (e *Engine) OnClose(c gnet.Conn, _ error) gnet.Action {
+	cl, _ := c.Context().(*client)
+	if cl == nil || cl.anchor {
+		return gnet.None
+	}
+	cl.closed = true
+	if _, ok := cl.loop.clients[cl]; ok {
+		delete(cl.loop.clients, cl)
+		e.Stats.Clients.Add(-1)
+	}
+	return gnet.None
+}
+
+// OnTraffic parses and runs what the client sent.
+func (e *Engine) OnTraffic(c gnet.Conn) gnet.Action {
+	cl, _ := c.Context().(*client)
+	if cl == nil || cl.anchor {
+		_, _ = c.Discard(-1)
+		return gnet.None
+	}
+	l := cl.loop
+	l.process(cl)
+	l.endTurn()
+	if cl.closeNow {
+		return gnet.Close
+	}
+	return gnet.None
+}
+
+// slotOwner is the loop owning key's slot.
+func slotOwner(sm *command.SlotMap, key []byte) int { return int(sm[hash.Slot(key)]) }
+
+var _ = strconv.Itoa

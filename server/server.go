@@ -1,0 +1,129 @@
+// Package server wires Basalt together: configuration, the loops, and the
+// connection and administration commands (HELLO, AUTH, CLIENT, INFO,
+// CONFIG, COMMAND, DEBUG, SHUTDOWN ...).
+package server
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/basaltdb/basalt/command"
+	"github.com/basaltdb/basalt/command/meta"
+	"github.com/basaltdb/basalt/config"
+	"github.com/basaltdb/basalt/effect"
+	"github.com/basaltdb/basalt/loop"
+)
+
+// Version is the Redis version Basalt reports to clients (HELLO, INFO
+// redis_version): the one whose behaviour it reproduces.
+const Version = "7.0.15"
+
+// BasaltVersion is Basalt's own version.
+const BasaltVersion = "0.1.0"
+
+// Server is one Basalt instance. Several may run in one process (tests).
+type Server struct {
+	cfg      atomic.Pointer[config.Config]
+	log      *slog.Logger
+	engine   *loop.Engine
+	table    *command.Table
+	lastSave atomic.Int64 // unix seconds
+	started  time.Time
+	// Effects, when set before Run, receives every effect batch (tests,
+	// and the append-only log in the next issue).
+	Effects  func(loop int, l *effect.Log)
+	shutdown chan struct{}
+	stopOnce sync.Once
+	meta     *meta.Table
+	runIDMu  sync.Once
+	runIDVal string
+}
+
+// New validates nothing more (config.Load did) and builds the server.
+func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	s := &Server{log: log, started: time.Now(), shutdown: make(chan struct{})}
+	s.cfg.Store(cfg)
+	s.lastSave.Store(time.Now().Unix())
+	s.table = command.Builtin()
+	s.addCommands(s.table)
+	return s, nil
+}
+
+// Config returns the configuration in force; any goroutine may call it.
+func (s *Server) Config() *config.Config { return s.cfg.Load() }
+
+// Engine returns the loops (valid once Run has started them).
+func (s *Server) Engine() *loop.Engine { return s.engine }
+
+// Table returns the command table.
+func (s *Server) Table() *command.Table { return s.table }
+
+// Run serves until Stop or SHUTDOWN. ready (may be nil) receives nil once
+// clients are served, or the start-up error.
+func (s *Server) Run(ready chan<- error) error {
+	cfg := s.Config()
+	var addrs []string
+	for _, b := range cfg.Bind {
+		b = strings.TrimPrefix(b, "-")
+		switch b {
+		case "*":
+			b = "0.0.0.0"
+		case "::*":
+			b = "::"
+		}
+		addrs = append(addrs, net.JoinHostPort(b, strconv.Itoa(cfg.Port)))
+	}
+	if len(addrs) == 0 {
+		addrs = []string{net.JoinHostPort("0.0.0.0", strconv.Itoa(cfg.Port))}
+	}
+	// gnet reports a busy port as a setsockopt error; check first so the
+	// message says what Redis says.
+	for _, a := range addrs {
+		ln, err := net.Listen("tcp", a)
+		if err != nil {
+			return fmt.Errorf("Could not create server TCP listening socket %s: %v. Failed listening on port %d (tcp), aborting", a, err, cfg.Port)
+		}
+		ln.Close()
+	}
+	eng, err := loop.New(loop.Options{
+		Loops: cfg.Loops, Addrs: addrs, Table: s.table, Config: s.Config,
+		Effects: s.Effects, AllowProtected: s.allowProtected,
+		Logf: func(f string, a ...any) { s.log.Info(fmt.Sprintf(f, a...)) },
+	})
+	if err != nil {
+		return err
+	}
+	s.engine = eng
+	inner := make(chan error, 1)
+	go func() {
+		err := <-inner
+		if err == nil {
+			s.log.Info("Ready to accept connections", "addrs", strings.Join(addrs, " "), "loops", cfg.Loops)
+		}
+		if ready != nil {
+			ready <- err
+		}
+	}()
+	go func() {
+		<-s.shutdown
+		eng.Stop()
+	}()
+	return eng.Serve(inner)
+}
+
+// Stop stops serving; Run returns. Safe from any goroutine, repeatedly.
+func (s *Server) Stop() {
+	s.stopOnce.Do(func() { close(s.shutdown) })
+}
+
+// Done is closed when Stop or SHUTDOWN was requested.
+func (s *Server) Done() <-chan struct{} { return s.shutdown }
