@@ -275,7 +275,7 @@ const (
 
 // bitfieldType is getBitfieldTypeFromArgument: i1..i64 or u1..u63.
 func bitfieldType(c *Ctx, arg []byte) (signed bool, bits int64, ok bool) {
-	arg = cStr(arg)
+	arg = datatypes.CString(arg) // the C code takes strlen of the digits
 	if len(arg) > 0 && (arg[0] == 'i' || arg[0] == 'u') {
 		signed = arg[0] == 'i'
 		if n, ok := datatypes.ParseInt(arg[1:]); ok && n >= 1 && ((signed && n <= 64) || (!signed && n <= 63)) {
@@ -284,16 +284,6 @@ func bitfieldType(c *Ctx, arg []byte) (signed bool, bits int64, ok bool) {
 	}
 	c.Out.Error(ErrBitfieldType)
 	return false, 0, false
-}
-
-// cStr returns b up to its first NUL, as C string functions see it.
-func cStr(b []byte) []byte {
-	for i, ch := range b {
-		if ch == 0 {
-			return b[:i]
-		}
-	}
-	return b
 }
 
 func bitfieldCmd(c *Ctx)   { bitfieldGeneric(c, false) }

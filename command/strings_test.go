@@ -3,6 +3,7 @@ package command
 import (
 	"bufio"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/basaltdb/basalt/datatypes"
 	"github.com/basaltdb/basalt/internal/hash"
 	"github.com/basaltdb/basalt/keyspace"
 )
@@ -532,7 +534,7 @@ func TestSetEffects(t *testing.T) {
 	e := newTestEnv(t, 1)
 	e.expect("SET k v EX 10 GET", "$-1")
 	e.expect("SET k v NX", "$-1") // no effect
-	e.expect("SETNX k v", ":0")    // no effect
+	e.expect("SETNX k v", ":0")   // no effect
 	e.expect("SET k v2 KEEPTTL", "+OK")
 	e.expect("GETSET k v3", "v2")
 	e.expect("INCRBYFLOAT f 1.5", "1.5")
@@ -778,5 +780,80 @@ func TestPersistEffect(t *testing.T) {
 	e.do("SETRANGE", "k", "0", "")
 	if !e.log.Empty() {
 		t.Fatalf("no-op writes logged %q", e.log.B)
+	}
+}
+
+// TestOracleIncrByFloat compares INCRBYFLOAT with random increments,
+// including ones that need the full 80-bit precision and huge or tiny
+// magnitudes.
+func TestOracleIncrByFloat(t *testing.T) {
+	o := dialOracle(t)
+	e := newTestEnv(t, 1)
+	r := rand.New(rand.NewPCG(5, 5))
+	randFloat := func() string {
+		switch r.IntN(7) {
+		case 0:
+			return strconv.FormatFloat(r.NormFloat64()*1e6, 'g', -1, 64)
+		case 1:
+			return strconv.FormatFloat(r.Float64(), 'f', r.IntN(25), 64)
+		case 2:
+			return strconv.Itoa(r.IntN(2000)-1000) + "e" + strconv.Itoa(r.IntN(80)-40)
+		case 3:
+			return "0x" + strconv.FormatUint(r.Uint64()>>r.IntN(64), 16) + "p" + strconv.Itoa(r.IntN(200)-100)
+		case 4:
+			return pick(r, []string{"1e4931", "-1e4931", "1e-4940", "3e-4951", "1e-4952", "0.1", "-0.1", "1.18973149535723176502e+4932", "5e-324", "0", "-0", "inf", "+.5e-3", "1.", "0x.8", "0X1P+1", "1e+0005"})
+		case 5:
+			d := make([]byte, 1+r.IntN(40))
+			for i := range d {
+				d[i] = byte('0' + r.IntN(10))
+			}
+			s := string(d)
+			if p := r.IntN(len(s) + 1); p < len(s) {
+				s = s[:p] + "." + s[p:]
+			}
+			return s
+		default:
+			return strconv.FormatFloat(r.Float64()*math.Pow(10, float64(r.IntN(600)-300)), 'e', r.IntN(20), 64)
+		}
+	}
+	for i := 0; i < 8000; i++ {
+		key := pick(r, []string{"f", "g", "h"})
+		if r.IntN(50) == 0 {
+			cmd := []string{"SET", key, randFloat()}
+			e.do(cmd...)
+			o.do(cmd...)
+		}
+		cmd := []string{"INCRBYFLOAT", key, randFloat()}
+		if got, want := e.do(cmd...), o.do(cmd...); got != want {
+			t.Fatalf("%q (value %q)\n got  %q\n want %q", cmd, o.do("GET", key), got, want)
+		}
+	}
+}
+
+// TestOracleGlob compares datatypes.Match with Redis's KEYS on random
+// patterns and keys.
+func TestOracleGlob(t *testing.T) {
+	o := dialOracle(t)
+	r := rand.New(rand.NewPCG(8, 8))
+	alpha := []byte("ab*?[]^-\\zA\xe9")
+	gen := func(n int) []byte {
+		b := make([]byte, r.IntN(n+1))
+		for i := range b {
+			b[i] = alpha[r.IntN(len(alpha))]
+		}
+		return b
+	}
+	for i := 0; i < 20000; i++ {
+		key := gen(6)
+		if len(key) == 0 {
+			continue
+		}
+		pat := gen(8)
+		o.doBytes([][]byte{[]byte("SET"), key, []byte("1")})
+		want := o.doBytes([][]byte{[]byte("KEYS"), pat}) != "*0\r\n"
+		o.doBytes([][]byte{[]byte("DEL"), key})
+		if got := datatypes.Match(pat, key, false); got != want {
+			t.Fatalf("Match(%q, %q) = %v, redis %v", pat, key, got, want)
+		}
 	}
 }

@@ -105,10 +105,7 @@ func ParseLongDouble(s []byte) (LongDouble, bool) {
 	}
 	var exact *big.Float
 	if f.hex {
-		exact, _ = hexToFloat(f)
-		if exact == nil {
-			return LongDouble{}, false
-		}
+		exact = hexToFloat(f)
 	} else {
 		var okd bool
 		exact, okd = decToLongDouble(f)
@@ -198,9 +195,9 @@ func decToLongDouble(f floatSyntax) (*big.Float, bool) {
 	return ldRound(exact), true
 }
 
-// hexToFloat returns the exact value of a hexadecimal number; exact is
-// always true (big.Float holds it without rounding).
-func hexToFloat(f floatSyntax) (*big.Float, bool) {
+// hexToFloat returns the exact value of a hexadecimal number (big.Float
+// holds it without rounding).
+func hexToFloat(f floatSyntax) *big.Float {
 	m := new(big.Int)
 	if len(f.digits) > 0 {
 		m.SetString(string(f.digits), 16)
@@ -221,7 +218,7 @@ func hexToFloat(f floatSyntax) (*big.Float, bool) {
 	if f.neg {
 		x.Neg(x)
 	}
-	return x, true
+	return x
 }
 
 // AddLongDouble returns x+y as the x87 FPU computes it (exact sum rounded

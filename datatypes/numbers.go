@@ -72,9 +72,9 @@ func IsIntEncodable(s []byte) bool {
 // AppendInt appends the decimal text of v (Redis's ll2string).
 func AppendInt(dst []byte, v int64) []byte { return strconv.AppendInt(dst, v, 10) }
 
-// cString returns s up to its first NUL byte: C code that treats an
-// argument as a NUL-terminated string (strcasecmp, strtold) sees only that.
-func cString(s []byte) []byte {
+// CString returns s up to its first NUL byte: C code that treats an
+// argument as a NUL-terminated string (strcasecmp, strlen) sees only that.
+func CString(s []byte) []byte {
 	for i, c := range s {
 		if c == 0 {
 			return s[:i]
@@ -86,7 +86,7 @@ func cString(s []byte) []byte {
 // EqualFoldC reports whether arg, read as a C string (up to its first NUL,
 // as strcasecmp does), equals the lower-case ASCII word w ignoring case.
 func EqualFoldC(arg []byte, w string) bool {
-	arg = cString(arg)
+	arg = CString(arg)
 	if len(arg) != len(w) {
 		return false
 	}
@@ -299,12 +299,9 @@ func ParseFloat(s []byte) (float64, bool) {
 	}
 	var v float64
 	if f.hex {
-		x, exact := hexToFloat(f)
-		if x == nil {
-			return 0, false
-		}
-		v, _ = x.Float64()
-		_ = exact
+		// Float64 rounds the exact value to nearest even, subnormals
+		// included, as strtod does.
+		v, _ = hexToFloat(f).Float64()
 	} else {
 		// The scanned text is valid Go float syntax too (digits, one
 		// point, e[+-]digits); strconv rounds correctly like glibc.

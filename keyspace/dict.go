@@ -24,6 +24,8 @@ type dict struct {
 	// callbacks), so buckets do not move under an iteration.
 	paused int
 	seed   uint64 // the shard's hash seed, to rehash entries
+	// eager is the size up to which a resize completes at once.
+	eager int
 }
 
 type table struct {
@@ -36,11 +38,15 @@ const (
 	// dictRehashEmptyVisits bounds the empty buckets one rehash step skips,
 	// as in Redis (n*10).
 	dictRehashEmptyVisits = 10
+	// dictEagerRehash is the size up to which a resize completes at once.
+	dictEagerRehash = 1024
 	// dictMinFill: shrink when fewer than this percent of buckets are used.
 	dictMinFill = 10
 )
 
-func newDict(seed uint64) *dict { return &dict{rehashIdx: -1, seed: seed} }
+func newDict(seed uint64) *dict {
+	return &dict{rehashIdx: -1, seed: seed, eager: dictEagerRehash}
+}
 
 func (d *dict) rehashing() bool { return d.rehashIdx != -1 }
 
@@ -191,6 +197,15 @@ func (d *dict) resize(n int) {
 	}
 	d.t[1] = table{b: make([]*Entry, size)}
 	d.rehashIdx = 0
+	// A slot's dict is usually small (keys are spread over 16384 slots), so
+	// finish small rehashes at once: a few hundred entries move in
+	// microseconds, and lookups then stop paying for two tables and a
+	// rehash step. Large dicts keep rehashing incrementally.
+	if d.t[0].used <= d.eager {
+		for d.rehashIdx != -1 {
+			d.rehashStep()
+		}
+	}
 }
 
 // scan emits the buckets for cursor v and returns the next cursor (0 when

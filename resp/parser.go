@@ -35,19 +35,20 @@ type ProtocolError struct{ msg string }
 
 func (e *ProtocolError) Error() string { return e.msg }
 
-// The fixed protocol errors. They are immutable values: comparing with ==
-// is fine, and returning them allocates nothing.
+// The fixed protocol errors, returned as is (no allocation); callers may
+// compare with ==. Never reassigned.
 var (
-	ErrTooBigMbulkCount  error = &ProtocolError{"Protocol error: too big mbulk count string"}
-	ErrInvalidMbulkLen   error = &ProtocolError{"Protocol error: invalid multibulk length"}
-	ErrUnauthMbulkLen    error = &ProtocolError{"Protocol error: unauthenticated multibulk length"}
-	ErrTooBigBulkCount   error = &ProtocolError{"Protocol error: too big bulk count string"}
-	ErrInvalidBulkLen    error = &ProtocolError{"Protocol error: invalid bulk length"}
-	ErrUnauthBulkLen     error = &ProtocolError{"Protocol error: unauthenticated bulk length"}
-	ErrTooBigInline      error = &ProtocolError{"Protocol error: too big inline request"}
-	ErrUnbalancedQuotes  error = &ProtocolError{"Protocol error: unbalanced quotes in request"}
-	errExpectedDollarFmt       = "Protocol error: expected '$', got '"
+	ErrTooBigMbulkCount error = &ProtocolError{"Protocol error: too big mbulk count string"}
+	ErrInvalidMbulkLen  error = &ProtocolError{"Protocol error: invalid multibulk length"}
+	ErrUnauthMbulkLen   error = &ProtocolError{"Protocol error: unauthenticated multibulk length"}
+	ErrTooBigBulkCount  error = &ProtocolError{"Protocol error: too big bulk count string"}
+	ErrInvalidBulkLen   error = &ProtocolError{"Protocol error: invalid bulk length"}
+	ErrUnauthBulkLen    error = &ProtocolError{"Protocol error: unauthenticated bulk length"}
+	ErrTooBigInline     error = &ProtocolError{"Protocol error: too big inline request"}
+	ErrUnbalancedQuotes error = &ProtocolError{"Protocol error: unbalanced quotes in request"}
 )
+
+const errExpectedDollar = "Protocol error: expected '$', got '"
 
 // expectedDollar builds "expected '$', got 'X'". Redis maps \r and \n in
 // error replies to spaces so the reply stays on one line; we do the same
@@ -56,8 +57,8 @@ func expectedDollar(c byte) error {
 	if c == '\r' || c == '\n' {
 		c = ' '
 	}
-	b := make([]byte, 0, len(errExpectedDollarFmt)+2)
-	b = append(b, errExpectedDollarFmt...)
+	b := make([]byte, 0, len(errExpectedDollar)+2)
+	b = append(b, errExpectedDollar...)
 	b = append(b, c, '\'')
 	return &ProtocolError{string(b)}
 }
@@ -201,18 +202,22 @@ func (p *Parser) findLineEnd(buf []byte, c byte) int {
 // parseMultibulk continues a multibulk request (processMultibulkBuffer).
 func (p *Parser) parseMultibulk(buf []byte, lim *Limits) ([][]byte, int, error) {
 	if p.state == stCount {
-		cr := p.findLineEnd(buf, '\r')
-		if cr < 0 {
-			if len(buf)-p.ls > InlineMaxSize {
-				return nil, 0, ErrTooBigMbulkCount
+		ll, next, ok := fastLen(buf, 0, '*')
+		if !ok {
+			cr := p.findLineEnd(buf, '\r')
+			if cr < 0 {
+				if len(buf)-p.ls > InlineMaxSize {
+					return nil, 0, ErrTooBigMbulkCount
+				}
+				return nil, 0, nil
 			}
-			return nil, 0, nil
+			// Redis needs one byte after '\r' and skips it unchecked.
+			if cr+1 >= len(buf) {
+				return nil, 0, nil
+			}
+			ll, ok = string2ll(buf[p.ls+1 : cr])
+			next = cr + 2
 		}
-		// Redis needs one byte after '\r' and skips it unchecked.
-		if cr+1 >= len(buf) {
-			return nil, 0, nil
-		}
-		ll, ok := string2ll(buf[p.ls+1 : cr])
 		maxMb := int64(DefaultMaxMultibulk)
 		if lim != nil && lim.MaxMultibulk > 0 {
 			maxMb = lim.MaxMultibulk
@@ -225,10 +230,10 @@ func (p *Parser) parseMultibulk(buf []byte, lim *Limits) ([][]byte, int, error) 
 		}
 		if ll <= 0 {
 			p.state = stStart
-			return nil, cr + 2, nil
+			return nil, next, nil
 		}
 		p.remain = int(ll)
-		p.pos = cr + 2
+		p.pos = next
 		p.state = stBulkLen
 		p.ls, p.scan, p.nul = p.pos, p.pos, false
 	}
@@ -237,7 +242,7 @@ func (p *Parser) parseMultibulk(buf []byte, lim *Limits) ([][]byte, int, error) 
 			// Fast path: "$<digits>\r" with the byte after '\r' present.
 			// Anything else (no '\r' yet, a NUL, a sign, bad bytes) takes
 			// the general path, which reproduces Redis exactly.
-			ll, next, ok := fastBulkLen(buf, p.pos)
+			ll, next, ok := fastLen(buf, p.pos, '$')
 			if !ok {
 				cr := p.findLineEnd(buf, '\r')
 				if cr < 0 {
@@ -262,7 +267,8 @@ func (p *Parser) parseMultibulk(buf []byte, lim *Limits) ([][]byte, int, error) 
 			if lim != nil && lim.MaxBulkLen > 0 {
 				maxBulk = lim.MaxBulkLen
 			}
-			if ll > maxBulk {
+			// The second test only matters where int is 32 bits.
+			if ll > maxBulk || ll > int64(math.MaxInt-2) {
 				return nil, 0, ErrInvalidBulkLen
 			}
 			if ll > UnauthMaxBulkLen && lim != nil && lim.RequireAuth {
@@ -290,12 +296,12 @@ func (p *Parser) parseMultibulk(buf []byte, lim *Limits) ([][]byte, int, error) 
 	}
 }
 
-// fastBulkLen parses "$<digits>\r?" at i when it is a well-formed,
+// fastLen parses "<kind><digits>\r?" at i when it is a well-formed,
 // complete line whose value string2ll accepts as a non-negative number:
 // no leading zeros (except "0"), at most 18 digits (no overflow). It
 // returns the value and the offset after the line.
-func fastBulkLen(buf []byte, i int) (int64, int, bool) {
-	if i >= len(buf) || buf[i] != '$' {
+func fastLen(buf []byte, i int, kind byte) (int64, int, bool) {
+	if i >= len(buf) || buf[i] != kind {
 		return 0, 0, false
 	}
 	j := i + 1
@@ -409,6 +415,21 @@ func (p *Parser) lit(t *token, buf []byte, i int) {
 	}
 }
 
+// litRun appends buf[i:j], bytes copied literally.
+func (p *Parser) litRun(t *token, buf []byte, i, j int) {
+	switch {
+	case t.inScr:
+		p.scratch = append(p.scratch, buf[i:j]...)
+	case !t.started:
+		t.a, t.b, t.started = i, j, true
+	case t.b == i:
+		t.b = j
+	default:
+		p.toScratch(t, buf)
+		p.scratch = append(p.scratch, buf[i:j]...)
+	}
+}
+
 // dec appends a byte produced by an escape sequence.
 func (p *Parser) dec(t *token, buf []byte, c byte) {
 	if !t.inScr {
@@ -477,8 +498,13 @@ func (p *Parser) splitArgs(buf []byte, i, end int) error {
 					i++
 					break token
 				default:
-					p.lit(&t, buf, i)
-					i++
+					// A run of plain bytes at once.
+					j := i + 1
+					for j < end && buf[j] != '\\' && buf[j] != '"' {
+						j++
+					}
+					p.litRun(&t, buf, i, j)
+					i = j
 				}
 			case insq:
 				if i >= end {
@@ -514,7 +540,19 @@ func (p *Parser) splitArgs(buf []byte, i, end int) error {
 				case '\'':
 					insq = true
 				default:
-					p.lit(&t, buf, i)
+					// A run of bytes that neither end the token nor open
+					// a quote, appended at once.
+					j := i + 1
+					for j < end {
+						c := buf[j]
+						if c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '"' || c == '\'' {
+							break
+						}
+						j++
+					}
+					p.litRun(&t, buf, i, j)
+					i = j
+					continue
 				}
 				i++
 			}

@@ -97,6 +97,7 @@ func run(cfg *config.Config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	defer startProfile()()
 	ctx, stop := shutdownContext(context.Background(), func(os.Signal) {
 		logger.Warn("Received a second signal: exiting now")
 		os.Exit(1)
