@@ -173,16 +173,20 @@ func setGeneric(c *Ctx, flags int, key, val, expire []byte, seconds bool, name s
 		return
 	}
 	sh := c.Shard(key)
-	found := sh.Lookup(c.DB, key, c.Now) != nil
-	if (flags&setNX != 0 && found) || (flags&setXX != 0 && !found) {
-		if flags&setGET == 0 {
-			if rep == replyOneZero {
-				c.Out.Int(0)
-			} else {
-				c.Out.Null()
+	if flags&(setNX|setXX) != 0 {
+		// Only NX/XX need to know beforehand; a plain SET goes straight to
+		// Upsert (one dictionary walk instead of two).
+		found := sh.Lookup(c.DB, key, c.Now) != nil
+		if (flags&setNX != 0 && found) || (flags&setXX != 0 && !found) {
+			if flags&setGET == 0 {
+				if rep == replyOneZero {
+					c.Out.Int(0)
+				} else {
+					c.Out.Null()
+				}
 			}
+			return
 		}
-		return
 	}
 	e, _ := sh.Upsert(c.DB, key, c.Now)
 	setStr(e, val)

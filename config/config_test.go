@@ -593,6 +593,19 @@ func TestSet(t *testing.T) {
 		{[][2]string{{"save", "900 1 300 10"}}, failed("save", msgNoRDB), nil},
 		{[][2]string{{"bind", "1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17"}}, failed("bind", "Too many bind addresses specified."), nil},
 		{[][2]string{{"bind", "127.0.0.1   -::1"}}, failed("bind", "Failed to bind to specified addresses."), nil},
+		{[][2]string{{"timeout", "1"}, {"TIMEOUT", "2"}, {"foo", "3"}}, failed("TIMEOUT", "duplicate parameter"), nil},
+		{[][2]string{{"", "1"}}, "ERR Unknown option or number of arguments for CONFIG SET - ''", nil},
+		{[][2]string{{"hz", "1e3"}}, failed("hz", "argument couldn't be parsed into an integer"), nil},
+		{[][2]string{{"hz", "10"}, {"databases", "x"}}, imm("databases"), nil},
+		{[][2]string{{"loglevel", "debug "}}, failed("loglevel", "argument(s) must be one of the following: debug, verbose, notice, warning"), nil},
+		{[][2]string{{"protected-mode", " yes"}}, failed("protected-mode", "argument must be 'yes' or 'no'"), nil},
+		{[][2]string{{"tcp-keepalive", "00"}}, failed("tcp-keepalive", "argument couldn't be parsed into an integer"), nil},
+		{[][2]string{{"client-query-buffer-limit", "4gb"}, {"proto-max-bulk-len", "1"}}, failed("proto-max-bulk-len", "argument must be between 1048576 and 9223372036854775807 inclusive"), nil},
+		{[][2]string{{"requirepass", ""}, {"timeout", "abc"}}, failed("timeout", "argument couldn't be parsed into an integer"), nil},
+		{[][2]string{{"bind", " "}}, failed("bind", "Failed to bind to specified addresses."), nil},
+		{[][2]string{{"appendonly", ""}}, failed("appendonly", "argument must be 'yes' or 'no'"), nil},
+		{[][2]string{{"save", "1 2 x"}}, failed("save", "Invalid save parameters"), nil},
+		{[][2]string{{"maxclients", "4294967295"}, {"maxclients", "1"}}, failed("maxclients", "duplicate parameter"), nil},
 		// Successes.
 		{[][2]string{{"port", "7000"}}, "", func(c *Config) bool { return c.Port == 7000 }},
 		{[][2]string{{"timeout", "5"}, {"tcp-keepalive", "6"}, {"hz", "7"}}, "",
@@ -601,6 +614,7 @@ func TestSet(t *testing.T) {
 		{[][2]string{{"hz", "0"}}, "", func(c *Config) bool { return c.Hz == MinHz }},
 		{[][2]string{{"protected-mode", "NO"}}, "", func(c *Config) bool { return !c.ProtectedMode }},
 		{[][2]string{{"loglevel", "WARNING"}}, "", func(c *Config) bool { return c.LogLevel == "warning" }},
+		{[][2]string{{"loglevel", "Debug"}}, "", func(c *Config) bool { return c.LogLevel == "debug" }},
 		{[][2]string{{"proto-max-bulk-len", "2GB"}}, "", func(c *Config) bool { return c.ProtoMaxBulkLen == 2<<30 }},
 		{[][2]string{{"client-query-buffer-limit", "1G"}}, "", func(c *Config) bool { return c.ClientQueryBufferLimit == 1e9 }},
 		{[][2]string{{"maxclients", "4294967295"}}, "", func(c *Config) bool { return c.MaxClients == 4294967295 }},
@@ -678,5 +692,52 @@ func TestFileErrorShape(t *testing.T) {
 	want := "*** FATAL CONFIG FILE ERROR (Basalt) ***\nReading the configuration file, at line 12\n>>> 'x'\nm"
 	if e.Error() != want {
 		t.Errorf("%q", e.Error())
+	}
+}
+
+// TestGetPatternsMatchRedis: which of Basalt's directives CONFIG GET
+// PATTERN returns, as redis-server 7.0.15 answered for the same names.
+func TestGetPatternsMatchRedis(t *testing.T) {
+	tests := []struct{ pattern, names string }{
+		{`*`, "appendonly bind client-query-buffer-limit daemonize databases dir enable-debug-command hz logfile loglevel maxclients pidfile port protected-mode proto-max-bulk-len requirepass save tcp-keepalive timeout"},
+		{`p*`, "pidfile port protected-mode proto-max-bulk-len"},
+		{`*o*`, "appendonly daemonize enable-debug-command logfile loglevel port protected-mode proto-max-bulk-len timeout"},
+		{`?ort`, "port"},
+		{`[pb]*`, "bind pidfile port protected-mode proto-max-bulk-len"},
+		{`[^p]*`, "appendonly bind client-query-buffer-limit daemonize databases dir enable-debug-command hz logfile loglevel maxclients requirepass save tcp-keepalive timeout"},
+		{`*[d-f]`, "bind daemonize enable-debug-command logfile pidfile protected-mode save tcp-keepalive"},
+		{`*-*-*`, "client-query-buffer-limit enable-debug-command proto-max-bulk-len"},
+		{`*\-*`, "client-query-buffer-limit enable-debug-command protected-mode proto-max-bulk-len tcp-keepalive"},
+		{`b[i-n]nd`, "bind"},
+		{`[a-c]*[!x]`, ""},
+		{`*s?`, "requirepass"},
+		{`da*es`, "databases"},
+		{`P*T`, "port"},
+		{`*[`, ""},
+		{`[]`, ""},
+		{`[^]*`, "appendonly bind client-query-buffer-limit daemonize databases dir enable-debug-command hz logfile loglevel maxclients pidfile port protected-mode proto-max-bulk-len requirepass save tcp-keepalive timeout"},
+		{`*a*a*`, "databases enable-debug-command"},
+		{`h?`, "hz"},
+		{`dir`, "dir"},
+		{`t[c]p*`, "tcp-keepalive"},
+		{`\p*`, "pidfile port protected-mode proto-max-bulk-len"},
+		{`*\*`, ""},
+		{`sa[v`, ""},
+		{`log*`, "logfile loglevel"},
+		{`*max*`, "maxclients proto-max-bulk-len"},
+		{`[z-a]*`, "appendonly bind client-query-buffer-limit daemonize databases dir enable-debug-command hz logfile loglevel maxclients pidfile port protected-mode proto-max-bulk-len requirepass save tcp-keepalive timeout"},
+	}
+	c := Default()
+	for _, tt := range tests {
+		var got []string
+		for _, kv := range c.Get(tt.pattern) {
+			if kv[0] != "loops" { // Basalt's own directive
+				got = append(got, kv[0])
+			}
+		}
+		slices.Sort(got)
+		if strings.Join(got, " ") != tt.names {
+			t.Errorf("Get(%q) names = %q, redis %q", tt.pattern, strings.Join(got, " "), tt.names)
+		}
 	}
 }

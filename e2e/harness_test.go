@@ -133,12 +133,13 @@ func freePort() (int, error) {
 }
 
 // startServer starts a redis-server ("redis") or Basalt ("basalt") on a free
-// port and waits until it answers PING.
-func startServer(t testing.TB, kind, name string) *server {
+// port and waits until it answers PING. extra are more command-line flags
+// ("--maxclients", "5"), appended after the harness's own so they win.
+func startServer(t testing.TB, kind, name string, extra ...string) *server {
 	t.Helper()
 	var lastErr error
 	for attempt := 0; attempt < 5; attempt++ {
-		s, err := tryStart(t, kind, name)
+		s, err := tryStart(t, kind, name, extra...)
 		if err == nil {
 			return s
 		}
@@ -148,7 +149,7 @@ func startServer(t testing.TB, kind, name string) *server {
 	return nil
 }
 
-func tryStart(t testing.TB, kind, name string) (*server, error) {
+func tryStart(t testing.TB, kind, name string, extra ...string) (*server, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -167,6 +168,7 @@ func tryStart(t testing.TB, kind, name string) (*server, error) {
 	default:
 		return nil, fmt.Errorf("unknown server kind %q", kind)
 	}
+	cmd.Args = append(cmd.Args, extra...)
 	s := &server{name: name, addr: net.JoinHostPort("127.0.0.1", p), cmd: cmd,
 		out: &tailBuffer{}, done: make(chan struct{})}
 	cmd.Dir = dir
@@ -193,7 +195,8 @@ func tryStart(t testing.TB, kind, name string) (*server, error) {
 		if c, err := Dial(s.addr, time.Second); err == nil {
 			reply, err := c.DoStrings("PING")
 			c.Close()
-			if err == nil && string(reply) == "+PONG\r\n" {
+			// A server started with requirepass answers NOAUTH: it is up.
+			if err == nil && (string(reply) == "+PONG\r\n" || strings.HasPrefix(string(reply), "-NOAUTH ")) {
 				break
 			}
 		}
@@ -224,6 +227,14 @@ type pair struct {
 // a second redis-server in self-test mode).
 func startPair(t testing.TB) pair {
 	t.Helper()
+	return startPairArgs(t)
+}
+
+// startPairArgs is startPair with extra command-line flags given to both
+// servers alike ("--requirepass", "pw"): the flags must mean the same to
+// redis-server and Basalt.
+func startPairArgs(t testing.TB, extra ...string) pair {
+	t.Helper()
 	requireRedis(t)
 	if suite.target == "basalt" && suite.buildErr != nil {
 		t.Fatalf("cannot test Basalt: %v", suite.buildErr)
@@ -231,8 +242,8 @@ func startPair(t testing.TB) pair {
 	if suite.target != "basalt" && suite.target != "redis" {
 		t.Fatalf("BASALT_E2E_TARGET=%q: want basalt or redis", suite.target)
 	}
-	ref := startServer(t, "redis", "redis")
-	tgt := startServer(t, suite.target, suite.target)
+	ref := startServer(t, "redis", "redis", extra...)
+	tgt := startServer(t, suite.target, suite.target, extra...)
 	if suite.target == "redis" {
 		tgt.name = "redis2"
 	}

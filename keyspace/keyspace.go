@@ -80,7 +80,9 @@ type Shard struct {
 	// Log receives the DEL effects of keys removed by expiry. The owner
 	// points it at its current effect batch.
 	Log *effect.Log
-	// seed is this shard's dictionary hash seed.
+	// seed is the hash seed of the dicts this shard creates. A dict keeps
+	// its seed for life, also when it moves to another shard (PutSlot), so
+	// lookups hash with the dict's seed, not this one.
 	seed uint64
 	// expDB is the database where the next ActiveExpire call starts.
 	expDB int
@@ -130,7 +132,9 @@ func (s *Shard) find(d int, key []byte) *Entry {
 	if dt == nil {
 		return nil
 	}
-	return dt.find(key, hash.Sum64(s.seed, key))
+	// A dict hashes with its own seed: it may have come from another
+	// shard (PutSlot).
+	return dt.find(key, hash.Sum64(dt.seed, key))
 }
 
 // Lookup returns the live entry for key in database d, or nil. An expired
@@ -160,7 +164,7 @@ func (s *Shard) LookupNoTouch(d int, key []byte, now int64) *Entry {
 
 // expire deletes e because its time is up and logs the DEL effect.
 func (s *Shard) expire(d int, e *Entry) {
-	s.remove(d, hash.Slot(e.Key), hash.Sum64(s.seed, e.Key), e.Key)
+	s.remove(d, hash.Slot(e.Key), e.Key)
 	if s.Log != nil {
 		s.Log.Append(d, []byte("DEL"), e.Key)
 	}
@@ -172,15 +176,23 @@ func (s *Shard) expire(d int, e *Entry) {
 // Expired entries are treated as absent.
 func (s *Shard) Upsert(d int, key []byte, now int64) (e *Entry, existed bool) {
 	slot := hash.Slot(key)
-	hv := hash.Sum64(s.seed, key)
-	if dt := s.dbs[d].dictOf(slot); dt != nil {
+	db := &s.dbs[d]
+	dt := db.dictOf(slot)
+	var hv uint64
+	if dt != nil {
+		hv = hash.Sum64(dt.seed, key)
 		if e = dt.find(key, hv); e != nil {
 			if e.Expire == 0 || e.Expire > now {
 				e.Access = now
 				return e, true
 			}
 			s.expire(d, e)
+			// The expired key may have been the slot's last.
+			dt = db.dictOf(slot)
 		}
+	}
+	if dt == nil {
+		hv = hash.Sum64(s.seed, key) // insert makes the dict with s.seed
 	}
 	e = newEntry(key)
 	e.Access = now
@@ -236,14 +248,20 @@ func newEntry(key []byte) *Entry {
 // key must not be present.
 func (s *Shard) Insert(d int, e *Entry) {
 	slot := hash.Slot(e.Key)
-	hv := hash.Sum64(s.seed, e.Key)
+	seed := s.seed
+	dt := s.dbs[d].dictOf(slot)
+	if dt != nil {
+		seed = dt.seed
+	}
+	hv := hash.Sum64(seed, e.Key)
 	if invariants.Enabled {
-		dt := s.dbs[d].dictOf(slot)
 		invariants.Check(dt == nil || dt.find(e.Key, hv) == nil, "keyspace: Insert of a present key")
 	}
 	s.insert(d, slot, hv, e)
 }
 
+// insert links e under slot. hv is e.Key's hash with the seed of the
+// slot's dict, or with s.seed when the slot has no dict yet.
 func (s *Shard) insert(d int, slot uint16, hv uint64, e *Entry) {
 	db := &s.dbs[d]
 	if db.slots == nil {
@@ -270,16 +288,16 @@ func (s *Shard) Remove(d int, key []byte) *Entry {
 	if s.dbs[d].n == 0 {
 		return nil
 	}
-	return s.remove(d, hash.Slot(key), hash.Sum64(s.seed, key), key)
+	return s.remove(d, hash.Slot(key), key)
 }
 
-func (s *Shard) remove(d int, slot uint16, hv uint64, key []byte) *Entry {
+func (s *Shard) remove(d int, slot uint16, key []byte) *Entry {
 	db := &s.dbs[d]
 	dt := db.dictOf(slot)
 	if dt == nil {
 		return nil
 	}
-	e := dt.remove(key, hv)
+	e := dt.remove(key, hash.Sum64(dt.seed, key))
 	if e == nil {
 		return nil
 	}

@@ -179,16 +179,12 @@ func (e *Engine) Serve(ready chan<- error) error {
 	for i, a := range e.opts.Addrs {
 		addrs[i] = "tcp://" + a
 	}
-	cfg := e.cfg()
 	opts := []gnet.Option{
 		gnet.WithMulticore(true),
 		gnet.WithNumEventLoop(e.opts.Loops),
 		gnet.WithReuseAddr(true),
 		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
 		gnet.WithLogger(gnetLogger{e.opts.Logf}),
-	}
-	if cfg.TCPKeepalive > 0 {
-		opts = append(opts, gnet.WithTCPKeepAlive(time.Duration(cfg.TCPKeepalive)*time.Second))
 	}
 	go e.discover(ready)
 	err := gnet.Rotate(e, addrs, opts...)

@@ -2,7 +2,7 @@ package loop
 
 import (
 	"context"
-	"strconv"
+	"net"
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
@@ -250,9 +250,16 @@ func (e *Engine) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 		c.SetContext(&client{loop: l, conn: c, anchor: true})
 		return nil, gnet.None
 	}
+	if cfg.ProtectedMode && cfg.RequirePass == "" && !isLoopback(c.RemoteAddr()) {
+		e.Stats.Rejected.Add(1)
+		return []byte(deniedProtected), gnet.Close
+	}
 	if e.Stats.Clients.Load() >= int64(cfg.MaxClients) {
 		e.Stats.Rejected.Add(1)
 		return []byte("-ERR max number of clients reached\r\n"), gnet.Close
+	}
+	if cfg.TCPKeepalive > 0 {
+		_ = c.SetKeepAlivePeriod(time.Duration(cfg.TCPKeepalive) * time.Second)
 	}
 	now := time.Now().UnixMilli()
 	cl := &client{loop: l, conn: c}
@@ -306,4 +313,17 @@ func (e *Engine) OnTraffic(c gnet.Conn) gnet.Action {
 // slotOwner is the loop owning key's slot.
 func slotOwner(sm *command.SlotMap, key []byte) int { return int(sm[hash.Slot(key)]) }
 
-var _ = strconv.Itoa
+// isLoopback reports whether a client connects from this host.
+func isLoopback(a net.Addr) bool {
+	switch a := a.(type) {
+	case *net.TCPAddr:
+		return a.IP.IsLoopback()
+	case *net.UnixAddr:
+		return true
+	}
+	return false
+}
+
+// deniedProtected is Redis 7.0's reply to a remote client in protected
+// mode (no password set for the default user).
+const deniedProtected = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n"

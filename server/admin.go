@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/basaltdb/basalt/command"
+	"github.com/basaltdb/basalt/config"
 	"github.com/basaltdb/basalt/internal/hash"
 )
 
@@ -328,17 +329,11 @@ func (s *Server) runIDOnce() string {
 // ---- CONFIG ----
 
 func (s *Server) cmdConfigGet(c *command.Ctx) {
-	cfg := s.Config()
-	seen := map[string]bool{}
-	var pairs [][2]string
+	patterns := make([]string, 0, len(c.Args)-2)
 	for _, p := range c.Args[2:] {
-		for _, kv := range cfg.Get(string(p)) {
-			if !seen[kv[0]] {
-				seen[kv[0]] = true
-				pairs = append(pairs, kv)
-			}
-		}
+		patterns = append(patterns, string(p))
 	}
+	pairs := s.Config().Get(patterns...)
 	c.Out.MapLen(len(pairs))
 	for _, kv := range pairs {
 		c.Out.BulkString(kv[0])
@@ -363,7 +358,18 @@ func (s *Server) cmdConfigSet(c *command.Ctx) {
 			c.Out.Error(err.Error())
 			return
 		}
+		for _, name := range config.Changed(old, next) {
+			switch name {
+			case "bind", "port":
+				// The gnet listeners are fixed once the loops run.
+				c.Out.Error(config.SetFailed(name, "changing it at run time is not supported by Basalt yet").Error())
+				return
+			}
+		}
 		if s.cfg.CompareAndSwap(old, next) {
+			if s.OnConfig != nil {
+				s.OnConfig(next)
+			}
 			break
 		}
 	}

@@ -37,7 +37,10 @@ type Server struct {
 	started  time.Time
 	// Effects, when set before Run, receives every effect batch (tests,
 	// and the append-only log in the next issue).
-	Effects  func(loop int, l *effect.Log)
+	Effects func(loop int, l *effect.Log)
+	// OnConfig, when set, is called with each configuration CONFIG SET
+	// publishes (to apply loglevel in the binary's logger).
+	OnConfig func(c *config.Config)
 	shutdown chan struct{}
 	stopOnce sync.Once
 	meta     *meta.Table
@@ -72,18 +75,11 @@ func (s *Server) Table() *command.Table { return s.table }
 func (s *Server) Run(ready chan<- error) error {
 	cfg := s.Config()
 	var addrs []string
-	for _, b := range cfg.Bind {
-		b = strings.TrimPrefix(b, "-")
-		switch b {
-		case "*":
-			b = "0.0.0.0"
-		case "::*":
-			b = "::"
-		}
-		addrs = append(addrs, net.JoinHostPort(b, strconv.Itoa(cfg.Port)))
+	for _, b := range cfg.BindAddrs() {
+		addrs = append(addrs, net.JoinHostPort(b.Host, strconv.Itoa(cfg.Port)))
 	}
 	if len(addrs) == 0 {
-		addrs = []string{net.JoinHostPort("0.0.0.0", strconv.Itoa(cfg.Port))}
+		return config.ErrNoListener
 	}
 	// gnet reports a busy port as a setsockopt error; check first so the
 	// message says what Redis says.

@@ -16,20 +16,21 @@ import (
 	"github.com/basaltdb/basalt/server"
 )
 
-// version is reported by --version; keep in step with server.BasaltVersion
-// (not imported here so that the flag works without the server package).
+// Reported by --version.
 const (
-	version      = "0.1.0"
-	redisVersion = "7.0.15"
+	version      = server.BasaltVersion
+	redisVersion = server.Version
 )
 
 func main() {
-	os.Exit(start(os.Args, os.Stdin, os.Stdout, os.Stderr))
+	os.Exit(start(os.Args, os.Stdin, os.Stdout, os.Stderr, run))
 }
 
 // start runs the process: configuration, daemonizing, working directory,
-// logging, pidfile, then run. It returns the exit status.
-func start(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
+// logging, pidfile, then serve (run; tests pass their own). It returns the
+// exit status.
+func start(argv []string, stdin io.Reader, stdout, stderr io.Writer,
+	serve func(*config.Config, *slog.Logger, *slog.LevelVar) error) int {
 	prog := filepath.Base(argv[0])
 	cfg, err := config.LoadFrom(argv[1:], stdin)
 	if code, done := reportLoadError(err, prog, stdout, stderr); done {
@@ -61,7 +62,7 @@ func start(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			defer removePidFile(cfg.PidFile, logger)
 		}
 	}
-	if err := run(cfg, logger); err != nil {
+	if err := serve(cfg, logger, logs.Level); err != nil {
 		logger.Error("Server stopped", "err", err)
 		return 1
 	}
@@ -92,11 +93,12 @@ func reportLoadError(err error, prog string, stdout, stderr io.Writer) (code int
 }
 
 // run serves until SHUTDOWN or SIGTERM/SIGINT and returns why it stopped.
-func run(cfg *config.Config, logger *slog.Logger) error {
+func run(cfg *config.Config, logger *slog.Logger, level *slog.LevelVar) error {
 	srv, err := server.New(cfg, logger)
 	if err != nil {
 		return err
 	}
+	srv.OnConfig = func(c *config.Config) { level.Set(logLevelFor(c.LogLevel)) }
 	defer startProfile()()
 	ctx, stop := shutdownContext(context.Background(), func(os.Signal) {
 		logger.Warn("Received a second signal: exiting now")

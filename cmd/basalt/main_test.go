@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -136,20 +137,34 @@ func TestStartRunsAndCleansUp(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir) // start chdirs to cfg.Dir; t.Chdir restores the old directory
 	var out, errb bytes.Buffer
+	var got *config.Config
+	serve := func(cfg *config.Config, logger *slog.Logger, _ *slog.LevelVar) error {
+		got = cfg
+		if b, err := os.ReadFile(filepath.Join(dir, "b.pid")); err != nil || string(b) != strconv.Itoa(os.Getpid())+"\n" {
+			t.Errorf("pidfile while serving: %q %v", b, err)
+		}
+		return errors.New("server failed")
+	}
 	code := start([]string{"basalt", "--port", "7000", "--dir", dir, "--pidfile", "b.pid", "--logfile", "b.log"},
-		strings.NewReader(""), &out, &errb)
-	if code != 1 {
-		t.Errorf("exit code %d, want 1 (server not wired)", code)
+		strings.NewReader(""), &out, &errb, serve)
+	if code != 1 || got == nil || got.Port != 7000 || got.Dir != dir {
+		t.Errorf("exit code %d, config %+v", code, got)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "b.pid")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("pidfile left behind: %v", err)
 	}
 	b, _ := os.ReadFile(filepath.Join(dir, "b.log"))
-	if !strings.Contains(string(b), "server not wired") {
+	if !strings.Contains(string(b), "server failed") {
 		t.Errorf("log: %q", b)
 	}
-	code = start([]string{"basalt", "--prot", "7000"}, strings.NewReader(""), &out, &errb)
-	if code != 1 || !strings.Contains(errb.String(), ">>> 'prot \"7000\"'") {
+	ok := func(*config.Config, *slog.Logger, *slog.LevelVar) error { return nil }
+	if code := start([]string{"basalt", "--port", "7000"}, strings.NewReader(""), &out, &errb, ok); code != 0 {
+		t.Errorf("clean stop: exit code %d", code)
+	}
+	called := false
+	never := func(*config.Config, *slog.Logger, *slog.LevelVar) error { called = true; return nil }
+	code = start([]string{"basalt", "--prot", "7000"}, strings.NewReader(""), &out, &errb, never)
+	if code != 1 || called || !strings.Contains(errb.String(), ">>> 'prot \"7000\"'") {
 		t.Errorf("bad option: code %d stderr %q", code, errb.String())
 	}
 }
@@ -180,8 +195,8 @@ func TestShutdownContext(t *testing.T) {
 }
 
 // TestDaemonize builds the binary and checks that "daemonize yes" returns
-// at once with status 0 while a detached child runs (it logs and, with the
-// server not wired yet, stops and removes its pidfile).
+// at once with status 0 while a detached child serves, writes its pidfile,
+// and on SIGTERM stops and removes it.
 func TestDaemonize(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
@@ -192,35 +207,57 @@ func TestDaemonize(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
 	logf := filepath.Join(dir, "d.log")
 	pidf := filepath.Join(dir, "d.pid")
-	cmd := exec.Command(bin, "--daemonize", "yes", "--port", "7000", "--dir", dir,
-		"--logfile", logf, "--pidfile", pidf)
+	cmd := exec.Command(bin, "--daemonize", "yes", "--port", strconv.Itoa(port), "--dir", dir,
+		"--logfile", logf, "--pidfile", pidf, "--loops", "1")
 	cmd.Env = os.Environ() // without BASALT_DAEMONIZED, whatever the test ran with
 	out, err := cmd.CombinedOutput()
 	if err != nil || len(out) != 0 {
 		t.Fatalf("parent: %v, output %q", err, out)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		b, _ := os.ReadFile(logf)
-		if strings.Contains(string(b), "server not wired") {
-			break
+	wait := func(what string, done func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); !done(); time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				b, _ := os.ReadFile(logf)
+				t.Fatalf("timed out waiting for %s; log:\n%s", what, b)
+			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("child never logged; log %q", b)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
-	for {
-		if _, err := os.Stat(pidf); errors.Is(err, os.ErrNotExist) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("child left its pidfile")
-		}
-		time.Sleep(20 * time.Millisecond)
+	pid := 0
+	wait("the pidfile", func() bool {
+		b, err := os.ReadFile(pidf)
+		pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+		return err == nil && pid > 0
+	})
+	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGKILL) }) // only if the test failed midway
+	if pid == os.Getpid() || pid == cmd.Process.Pid {
+		t.Fatalf("pidfile holds %d, not the detached child", pid)
 	}
+	if sid, err := sessionID(pid); err != nil || sid != pid {
+		t.Errorf("child is not a session leader: sid %d, %v", sid, err)
+	}
+	wait("the listener", func() bool {
+		c, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	wait("the pidfile to go", func() bool {
+		_, err := os.Stat(pidf)
+		return errors.Is(err, os.ErrNotExist)
+	})
 	// daemonize with a config from stdin is refused up front.
 	cmd = exec.Command(bin, "--daemonize", "yes", "-")
 	cmd.Stdin = strings.NewReader("port 7001\n")
@@ -228,4 +265,18 @@ func TestDaemonize(t *testing.T) {
 	if err == nil || !strings.Contains(string(out), "stdin") {
 		t.Errorf("daemonize from stdin: %v %q", err, out)
 	}
+}
+
+// sessionID reads a process's session id from /proc (field 6 of stat).
+func sessionID(pid int) (int, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	s := string(b)
+	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:]) // after "pid (comm)"
+	if len(fields) < 4 {
+		return 0, errors.New("short stat: " + s)
+	}
+	return strconv.Atoi(fields[3])
 }
