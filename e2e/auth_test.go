@@ -10,6 +10,10 @@ import (
 // and HELLO forms, the protocol limits on unauthenticated clients, RESET
 // and changing the password at run time.
 
+// hasTransactions says whether the target has MULTI/EXEC, which scenarios
+// touch only when it has.
+func hasTransactions() bool { return suite.target == "redis" || hasFeature("transactions") }
+
 // multibulk encodes args as one request, for raw writes.
 func multibulk(args ...string) []byte { return AppendCommand(nil, bs(args...)) }
 
@@ -31,12 +35,17 @@ func TestAuthRequirepass(t *testing.T) {
 			for _, cmd := range [][]string{
 				{"PING"}, {"GET", "k"}, {"SET", "k", "v"}, {"ECHO", "x"}, {"SELECT", "1"},
 				{"CLIENT", "ID"}, {"CLIENT", "SETNAME", "x"}, {"DBSIZE"}, {"FLUSHALL"},
-				{"CONFIG", "GET", "requirepass"}, {"MULTI"}, {"EXEC"}, {"COMMAND", "COUNT"},
+				{"CONFIG", "GET", "requirepass"}, {"COMMAND", "COUNT"},
 				// lookup and arity are checked before authentication
 				{"NOSUCHCMD", "a"}, {"GET"}, {"SET", "k"}, {"CLIENT", "NOSUCH"},
 				{"get", "k"},
 			} {
 				a.do(cmd...)
+			}
+			if hasTransactions() {
+				a.do("MULTI")
+				a.do("EXEC") // EXECABORT: a rejected EXEC aborts, MULTI or not
+				a.do("DISCARD")
 			}
 			a.pipe([]string{"PING"}, []string{"GET", "k"}, []string{"INCR", "n"})
 			a.raw("inline PING", []byte("PING\r\n"), rawIdle)

@@ -246,22 +246,21 @@ func runScenario(t *testing.T, p pair, f func(s *side)) {
 	compareTranscripts(t, p, ref.lines, tgt.lines)
 }
 
-// compareTranscripts fails t at the first differing line, showing the lines
-// before it for context.
+// compareTranscripts fails t if the transcripts differ, showing the lines
+// before the first difference for context and every later differing line
+// (up to a few: later ones often follow from the first).
 func compareTranscripts(t *testing.T, p pair, ref, tgt []string) {
 	t.Helper()
 	verbose := os.Getenv("E2E_VERBOSE") != ""
+	var msg strings.Builder
+	diffs := 0
 	for i := 0; i < max(len(ref), len(tgt)); i++ {
-		var a, b string
+		a, b := "<transcript ended>", "<transcript ended>"
 		if i < len(ref) {
 			a = ref[i]
-		} else {
-			a = "<transcript ended>"
 		}
 		if i < len(tgt) {
 			b = tgt[i]
-		} else {
-			b = "<transcript ended>"
 		}
 		if a == b {
 			if verbose {
@@ -269,8 +268,16 @@ func compareTranscripts(t *testing.T, p pair, ref, tgt []string) {
 			}
 			continue
 		}
-		ctx := ref[max(0, i-8):min(i, len(ref))]
-		t.Fatalf("transcripts differ at line %d\n  before (both):\n    %s\n  %s:\n    %s\n  %s:\n    %s",
-			i, strings.Join(ctx, "\n    "), p.ref.name, a, p.tgt.name, b)
+		if diffs == 0 {
+			ctx := ref[max(0, i-8):min(i, len(ref))]
+			fmt.Fprintf(&msg, "transcripts differ at line %d\n  before (both):\n    %s", i, strings.Join(ctx, "\n    "))
+		}
+		diffs++
+		if diffs <= 8 {
+			fmt.Fprintf(&msg, "\n  line %d:\n    %s: %s\n    %s: %s", i, p.ref.name, a, p.tgt.name, b)
+		}
+	}
+	if diffs > 0 {
+		t.Fatalf("%s\n  (%d differing lines in all)", msg.String(), diffs)
 	}
 }

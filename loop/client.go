@@ -60,7 +60,7 @@ func (l *Loop) process(cl *client) {
 		_ = cl.conn.Close()
 		return
 	}
-	lim := resp.Limits{MaxBulkLen: cfg.ProtoMaxBulkLen, MaxMultibulk: math.MaxInt32, RequireAuth: !cl.sess.Authed}
+	lim := resp.Limits{MaxBulkLen: cfg.ProtoMaxBulkLen, MaxMultibulk: math.MaxInt32, RequireAuth: authRequired(cl, cfg.RequirePass)}
 	cl.sess.LastIO = time.Now().UnixMilli()
 	l.Stats.NetInput.Add(int64(len(buf)))
 	off := 0
@@ -90,7 +90,7 @@ func (l *Loop) process(cl *client) {
 			break
 		}
 		off += n
-		lim.RequireAuth = !cl.sess.Authed
+		lim.RequireAuth = authRequired(cl, cfg.RequirePass)
 	}
 	if off > 0 {
 		// gnet's Discard(0) would drop everything buffered.
@@ -99,6 +99,13 @@ func (l *Loop) process(cl *client) {
 	if len(cl.out) > 0 || cl.closeAfter {
 		l.markDirty(cl)
 	}
+}
+
+// authRequired is Redis's authRequired: the default user has a password
+// and this client has not authenticated. A client that connected while
+// there was no password counts as authenticated, as in Redis.
+func authRequired(cl *client, requirepass string) bool {
+	return requirepass != "" && !cl.sess.Authed
 }
 
 func head(b []byte, n int) []byte {
@@ -127,7 +134,7 @@ func (l *Loop) dispatch(cl *client, args [][]byte) bool {
 		rejection = unknownCommand(args)
 	case (spec.Arity > 0 && len(args) != spec.Arity) || (spec.Arity < 0 && len(args) < -spec.Arity):
 		rejection = command.ArityError(spec.Name)
-	case !cl.sess.Authed && spec.Flags&command.FlagNoAuth == 0:
+	case spec.Flags&command.FlagNoAuth == 0 && authRequired(cl, e.cfg().RequirePass):
 		rejection = "NOAUTH Authentication required."
 	case spec.Flags&command.FlagProtected != 0 && e.opts.AllowProtected != nil:
 		if ok, msg := e.opts.AllowProtected(&cl.sess); !ok {
@@ -259,6 +266,13 @@ func (l *Loop) sendRemote(cl *client, spec *command.Spec, args [][]byte, target 
 // flush writes the client's pending replies.
 func (l *Loop) flush(cl *client) {
 	if cl.closed {
+		return
+	}
+	// While commands of this client are still out on other loops, hold
+	// the replies back (up to 64 KiB): the rest of the pipeline follows
+	// soon, and one write per pipeline instead of one per round trip is
+	// what keeps cross-loop pipelines cheap.
+	if cl.inflight > 0 && len(cl.out) < 64<<10 {
 		return
 	}
 	if len(cl.out) > 0 {

@@ -225,8 +225,8 @@ func (s *Server) cmdHello(c *command.Ctx) {
 			return
 		}
 	}
-	if !c.Sess.Authed && !haveAuth {
-		c.Out.Error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
+	if !c.Sess.Authed && s.Config().RequirePass != "" && !haveAuth {
+		c.Out.Error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
 		return
 	}
 	if haveAuth {
