@@ -107,15 +107,17 @@ func queryBufferChecks(s *side) {
 	b.pipe(cmds...)
 	b.do("STRLEN", "k3")
 
-	// A value just under the limit, complete: stored.
+	// A value whose bulk and CRLF just fit, complete: stored. Two bytes more
+	// and the buffer passes the limit before the value is complete.
 	c := s.dial("c")
-	c.do("SET", "nearly", strings.Repeat("n", mb-100))
+	c.do("SET", "nearly", strings.Repeat("n", mb-2))
 	c.do("STRLEN", "nearly")
-
-	// A value over the limit but complete in one write.
 	d := s.dial("d")
-	d.raw("SET of a complete 1.5mb value", append(setHeader("k2", 3*mb/2), strings.Repeat("x", 3*mb/2)+"\r\n"...), closeIdle)
-	c.do("EXISTS", "k2")
+	d.raw("SET of a complete value of limit-1 bytes", append(setHeader("over1", mb-1), strings.Repeat("x", mb-1)+"\r\n"...), closeIdle)
+	c.do("EXISTS", "over1")
+	d2 := s.dial("d2")
+	d2.raw("SET of a complete 1.5mb value", append(setHeader("over2", 3*mb/2), strings.Repeat("x", 3*mb/2)+"\r\n"...), closeIdle)
+	c.do("EXISTS", "over2")
 
 	// An inline request with no newline: its own, smaller limit.
 	e := s.dial("e")

@@ -51,19 +51,11 @@ func (l *Loop) process(cl *client) {
 		return
 	}
 	cfg := l.eng.cfg()
-	if int64(len(buf)) > cfg.ClientQueryBufferLimit {
-		// Redis drops such a client without a reply.
-		l.eng.opts.Logf("Closing client that reached max query buffer length: id=%d addr=%s (qbuf initial bytes: %q)",
-			cl.sess.ID, cl.sess.Addr, head(buf, 64))
-		cl.closeNow = true
-		_, _ = cl.conn.Discard(-1)
-		_ = cl.conn.Close()
-		return
-	}
 	lim := resp.Limits{MaxBulkLen: cfg.ProtoMaxBulkLen, MaxMultibulk: math.MaxInt32, RequireAuth: authRequired(cl, cfg.RequirePass)}
 	cl.sess.LastIO = time.Now().UnixMilli()
 	l.Stats.NetInput.Add(int64(len(buf)))
 	off := 0
+	incomplete := false
 	for off < len(buf) && !cl.closeAfter {
 		args, n, err := cl.parser.Parse(buf[off:], &lim)
 		if err != nil {
@@ -79,11 +71,16 @@ func (l *Loop) process(cl *client) {
 			break
 		}
 		if n == 0 {
+			incomplete = true
 			break
 		}
 		if args == nil {
 			off += n
 			continue
+		}
+		if tooBigArg(args, cfg.ClientQueryBufferLimit) {
+			l.dropOverLimit(cl, buf[off:])
+			return
 		}
 		if !l.dispatch(cl, args) {
 			cl.parser.Reset()
@@ -96,6 +93,16 @@ func (l *Loop) process(cl *client) {
 		// gnet's Discard(0) would drop everything buffered.
 		_, _ = cl.conn.Discard(off)
 	}
+	// client-query-buffer-limit bounds what Redis would hold in its query
+	// buffer: the unparsed part of the incomplete command at the head.
+	// Complete commands waiting behind an in-flight one count too, with
+	// more slack, since Redis would have run them already.
+	limit := cfg.ClientQueryBufferLimit
+	if incomplete && int64(cl.parser.Buffered(len(buf)-off)) > limit ||
+		!incomplete && int64(len(buf)-off) > 4*limit {
+		l.dropOverLimit(cl, buf[off:])
+		return
+	}
 	if len(cl.out) > 0 || cl.closeAfter {
 		l.markDirty(cl)
 	}
@@ -106,6 +113,33 @@ func (l *Loop) process(cl *client) {
 // there was no password counts as authenticated, as in Redis.
 func authRequired(cl *client, requirepass string) bool {
 	return requirepass != "" && !cl.sess.Authed
+}
+
+// bigArgSize is Redis's PROTO_MBULK_BIG_ARG: an argument this large is
+// read into a query buffer of its own, so the buffer limit applies to it
+// alone.
+const bigArgSize = 32 << 10
+
+// tooBigArg reports whether Redis would have dropped the client while
+// reading one of args: a big argument whose bytes and CRLF exceed limit.
+func tooBigArg(args [][]byte, limit int64) bool {
+	for _, a := range args {
+		if len(a) >= bigArgSize && int64(len(a))+2 > limit {
+			return true
+		}
+	}
+	return false
+}
+
+// dropOverLimit closes a client over client-query-buffer-limit without a
+// reply, as Redis does.
+func (l *Loop) dropOverLimit(cl *client, qbuf []byte) {
+	l.eng.opts.Logf("Closing client that reached max query buffer length: id=%d addr=%s (qbuf initial bytes: %q)",
+		cl.sess.ID, cl.sess.Addr, head(qbuf, 64))
+	cl.closeNow = true
+	cl.closeAfter = true
+	_, _ = cl.conn.Discard(-1)
+	_ = cl.conn.Close()
 }
 
 func head(b []byte, n int) []byte {

@@ -79,6 +79,7 @@ func (e *Engine) MoveSlots(slots []uint16, to int) error {
 		retry := false
 		done := make(chan struct{})
 		t := &txn{loops: loops, proto: 2}
+		t.m.t = t
 		t.fn = func(*command.Ctx) {
 			defer close(done)
 			retry = !e.moveParked(slots, to, mask)

@@ -122,6 +122,19 @@ func (p *Parser) Need() int {
 	return 0
 }
 
+// Buffered is what Redis would still hold in its query buffer of the
+// buflen bytes that Parse last saw incomplete: the bytes after the last
+// complete argument of a multibulk request (Redis moves parsed arguments
+// out of the buffer), or the whole partial request otherwise. The server
+// checks client-query-buffer-limit against it.
+func (p *Parser) Buffered(buflen int) int {
+	switch p.state {
+	case stStart, stInline:
+		return buflen
+	}
+	return max(buflen-p.pos, 0)
+}
+
 // Parse parses at most one command from buf, which holds all unconsumed
 // input: the same unconsumed prefix as on the previous call plus any new
 // bytes.

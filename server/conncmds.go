@@ -219,6 +219,10 @@ func (s *Server) cmdHello(c *command.Ctx) {
 			i += 2
 		case opt == "setname" && more >= 1:
 			name, haveName = c.Args[i+1], true
+			if !validClientName(name) {
+				c.Out.Error(errClientName)
+				return
+			}
 			i++
 		default:
 			c.Out.Error("ERR Syntax error in HELLO option '" + string(c.Args[i]) + "'")
@@ -237,10 +241,6 @@ func (s *Server) cmdHello(c *command.Ctx) {
 		c.Sess.Authed = true
 	}
 	if haveName {
-		if !validClientName(name) {
-			c.Out.Error(errClientName)
-			return
-		}
 		c.Sess.Name = append(c.Sess.Name[:0], name...)
 	}
 	c.Sess.Proto = int(proto)
