@@ -109,7 +109,13 @@ func normalized(args [][]byte, reply []byte) string {
 
 // do sends one command, reads its reply and records both.
 func (c *conn) do(args ...string) []byte {
-	line := c.name + ": " + argsText(bs(args...)) + " -> "
+	return c.doAs(argsText(bs(args...)), args...)
+}
+
+// doAs is do for a command holding per-instance values (a client id, an
+// address): label stands for it in the transcript.
+func (c *conn) doAs(label string, args ...string) []byte {
+	line := c.name + ": " + label + " -> "
 	if c.c == nil {
 		c.s.record("%s<not connected>", line)
 		return nil
@@ -160,14 +166,22 @@ func (c *conn) localAddr() string {
 // every reply up to the sentinel's, or until the server closes. The
 // scenario must leave replies on at the end of cmds (CLIENT REPLY ON).
 func (c *conn) pipe(cmds ...[]string) {
-	var buf []byte
 	var texts []string
 	for _, a := range cmds {
-		buf = AppendCommand(buf, bs(a...))
 		texts = append(texts, argsText(bs(a...)))
 	}
+	c.pipeAs(strings.Join(texts, "; "), cmds...)
+}
+
+// pipeAs is pipe for commands holding per-instance values: label stands
+// for them in the transcript.
+func (c *conn) pipeAs(label string, cmds ...[]string) {
+	var buf []byte
+	for _, a := range cmds {
+		buf = AppendCommand(buf, bs(a...))
+	}
 	buf = AppendCommand(buf, bs(sentinel))
-	c.s.record("%s: pipeline [%s]", c.name, strings.Join(texts, "; "))
+	c.s.record("%s: pipeline [%s]", c.name, label)
 	if c.c == nil {
 		c.s.record("%s: <not connected>", c.name)
 		return

@@ -12,6 +12,11 @@ type request struct {
 	proto    int
 	replyEnd int  // end offset of its reply in batch.replies, set by the target
 	suppress bool // CLIENT REPLY OFF/SKIP: drop the reply on delivery
+	// routed is the slot map the origin routed the request by; the target
+	// runs it only if that map is still in force, else it sets bounced
+	// and sends it back unexecuted (see rebalance.go).
+	routed  *command.SlotMap
+	bounced bool
 }
 
 // batch carries the requests one loop sends another during one turn, and

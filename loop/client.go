@@ -26,8 +26,10 @@ type client struct {
 	// client's commands run in order.
 	inflight   int
 	target     int
-	skipNext   bool // CLIENT REPLY SKIP
-	closeAfter bool // close once out is written (QUIT, protocol error)
+	routedBy   *command.SlotMap // the map the in-flight requests were routed by
+	bounced    bouncedQueue     // requests sent back by a slot move, to dispatch again
+	skipNext   bool             // CLIENT REPLY SKIP
+	closeAfter bool             // close once out is written (QUIT, protocol error)
 	closeNow   bool
 	closed     bool
 	killed     bool
@@ -45,6 +47,9 @@ const (
 func (l *Loop) process(cl *client) {
 	if cl.closed || cl.closeAfter {
 		return
+	}
+	if cl.bounced.pending() && (cl.inflight > 0 || !l.replay(cl, &cl.bounced)) {
+		return // older commands first
 	}
 	buf, _ := cl.conn.Peek(-1)
 	if len(buf) == 0 {
@@ -218,8 +223,8 @@ func (l *Loop) dispatch(cl *client, args [][]byte) bool {
 		}
 	}
 	if cl.inflight > 0 {
-		if target >= 0 && target != l.idx && target == cl.target {
-			l.sendRemote(cl, spec, args, target)
+		if target >= 0 && target != l.idx && target == cl.target && sm == cl.routedBy {
+			l.sendRemote(cl, spec, args, target, sm)
 			return true
 		}
 		return false
@@ -262,7 +267,7 @@ func (l *Loop) dispatch(cl *client, args [][]byte) bool {
 		l.Stats.Commands.Add(1)
 		e.exec.submit(t)
 	default:
-		l.sendRemote(cl, spec, args, target)
+		l.sendRemote(cl, spec, args, target, sm)
 	}
 	return true
 }
@@ -288,12 +293,13 @@ func (l *Loop) suppressed(cl *client, after bool) bool {
 	return false
 }
 
-func (l *Loop) sendRemote(cl *client, spec *command.Spec, args [][]byte, target int) {
+func (l *Loop) sendRemote(cl *client, spec *command.Spec, args [][]byte, target int, sm *command.SlotMap) {
 	cl.sess.LastCmd = spec.Name
 	b := l.batchFor(l.eng.loops[target])
-	b.add(request{cl: cl, spec: spec, db: cl.sess.DB, proto: cl.sess.Proto, suppress: l.suppressed(cl, false)}, args)
+	b.add(request{cl: cl, spec: spec, db: cl.sess.DB, proto: cl.sess.Proto, suppress: l.suppressed(cl, false), routed: sm}, args)
 	cl.inflight++
 	cl.target = target
+	cl.routedBy = sm
 	l.Stats.CrossLoop.Add(1)
 }
 

@@ -338,7 +338,8 @@ func (e *Engine) ticker() {
 // and returns. For admin paths (tests, INFO from outside a client).
 func (e *Engine) RunOnAll(fn func(c *command.Ctx)) {
 	<-e.ready
-	t := &txn{loops: e.loops, fn: fn, proto: 2}
+	t := &txn{loops: e.loops, proto: 2}
+	t.m.t = t
 	done := make(chan struct{})
 	t.fn = func(c *command.Ctx) { fn(c); close(done) }
 	e.exec.submit(t)

@@ -81,6 +81,7 @@ func (x *executor) run() {
 
 func (x *executor) execute(t *txn) {
 	e := x.eng
+	sm := x.reroute(t)
 	t.release = make(chan struct{})
 	t.parked.Add(len(t.loops))
 	for _, l := range t.loops {
@@ -93,7 +94,7 @@ func (x *executor) execute(t *txn) {
 	}
 	w := x.writer(t.proto)
 	c := &command.Ctx{
-		Args: t.args, Out: w, Log: &t.log, Shards: e.shards, Slots: e.slots.Load(),
+		Args: t.args, Out: w, Log: &t.log, Shards: e.shards, Slots: sm,
 		DB: t.db, Now: e.now(), Rand: e.rand(), MaxBulkLen: e.cfg().ProtoMaxBulkLen,
 		Sess: t.sess, Spec: t.spec,
 	}

@@ -32,6 +32,7 @@ type Loop struct {
 	w         resp.Writer
 	keyPos    []int
 	expireHot bool
+	rnd       uint64
 	Stats     LoopStats
 }
 
@@ -120,6 +121,11 @@ func (l *Loop) execBatch(b *batch) {
 	maxBulk := l.eng.cfg().ProtoMaxBulkLen
 	for i := range b.reqs {
 		r := &b.reqs[i]
+		if staleRoute(r.routed, sm) {
+			r.bounced = true
+			r.replyEnd = len(b.replies)
+			continue
+		}
 		w.B, w.Proto = b.replies, r.proto
 		l.execute(r.spec, b.args(r), r.db, nil, sm, maxBulk)
 		b.replies = w.B
@@ -135,11 +141,24 @@ func (l *Loop) execute(spec *command.Spec, args [][]byte, db int, sess *command.
 	c := &l.ctx
 	*c = command.Ctx{
 		Args: args, Out: &l.w, Log: &l.log, Shards: l.eng.shards, Slots: sm, DB: db,
-		Now: time.Now().UnixMilli(), Rand: l.eng.rand(), MaxBulkLen: maxBulk, Sess: sess, Spec: spec,
+		Now: time.Now().UnixMilli(), Rand: l.nextRand(), MaxBulkLen: maxBulk, Sess: sess, Spec: spec,
 	}
 	spec.Run(c)
 	c.Args = nil
 	l.Stats.Commands.Add(1)
+}
+
+// nextRand steps the loop's own generator (splitmix64): commands get a
+// fresh seed without touching shared state.
+func (l *Loop) nextRand() uint64 {
+	if l.rnd == 0 {
+		l.rnd = l.eng.rand()
+	}
+	l.rnd += 0x9E3779B97F4A7C15
+	z := l.rnd
+	z = (z ^ z>>30) * 0xBF58476D1CE4E5B9
+	z = (z ^ z>>27) * 0x94D049BB133111EB
+	return z ^ z>>31
 }
 
 // deliverBatch hands the replies of a returned batch to their clients.
@@ -153,7 +172,9 @@ func (l *Loop) deliverBatch(b *batch) {
 		if cl.closed {
 			continue
 		}
-		if !r.suppress {
+		if r.bounced {
+			cl.bounced.add(b.args(r), r.suppress)
+		} else if !r.suppress {
 			cl.out = append(cl.out, reply...)
 		}
 		cl.inflight--

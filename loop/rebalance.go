@@ -139,8 +139,13 @@ func staleRoute(routed, current *command.SlotMap) bool { return routed != curren
 // bouncedQueue holds a client's commands that came back unexecuted because
 // the slot map changed while they were in flight, in the client's order.
 // Owned by the client's loop.
+//
+// Commands come back while older queued ones may still wait (a replay
+// stopped at a command for another loop): the ones coming back were in
+// flight, so they are older than everything queued and go in front.
 type bouncedQueue struct {
-	cmds []bouncedCmd
+	cmds      []bouncedCmd
+	returning []bouncedCmd // bounced since the last replay, in order
 }
 
 type bouncedCmd struct {
@@ -151,17 +156,21 @@ type bouncedCmd struct {
 // add keeps a copy of a bounced command (args may point into a batch that
 // is about to be reused).
 func (q *bouncedQueue) add(args [][]byte, suppress bool) {
-	q.cmds = append(q.cmds, bouncedCmd{args: copyArgs(args), suppress: suppress})
+	q.returning = append(q.returning, bouncedCmd{args: copyArgs(args), suppress: suppress})
 }
 
 // pending reports whether commands wait to be dispatched again.
-func (q *bouncedQueue) pending() bool { return len(q.cmds) > 0 }
+func (q *bouncedQueue) pending() bool { return len(q.cmds)+len(q.returning) > 0 }
 
 // replay dispatches the client's bounced commands again, in order, routed
 // by the map in force. It returns true when all are dispatched; false when
 // some must wait for commands in flight (they stay queued), in which case
 // the caller must not dispatch newer input either. Runs on cl's loop.
 func (l *Loop) replay(cl *client, q *bouncedQueue) bool {
+	if len(q.returning) > 0 {
+		q.cmds = append(q.returning, q.cmds...)
+		q.returning = nil
+	}
 	for len(q.cmds) > 0 {
 		c := &q.cmds[0]
 		// Nothing ran for this client since the command was first
