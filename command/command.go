@@ -217,30 +217,33 @@ func (c *Ctx) NextRand() uint64 {
 // serving the connection; other goroutines read it only while that loop is
 // parked.
 type Session struct {
-	ID        int64
-	Name      []byte
-	DB        int
-	Proto     int
-	Authed    bool
-	LibName   []byte
-	LibVer    []byte
-	Addr      string
-	LAddr     string
-	FD        int
-	Created   int64 // unix ms
-	LastIO    int64 // unix ms of the last command
-	LastCmd   string
-	ReplyMode ReplyMode
-	NoEvict   bool
+	ID      int64
+	Name    []byte
+	DB      int
+	Proto   int
+	Authed  bool
+	LibName []byte
+	LibVer  []byte
+	Addr    string
+	LAddr   string
+	FD      int
+	Created int64 // unix ms
+	LastIO  int64 // unix ms of the last command
+	LastCmd string
+	// CLIENT REPLY state, as Redis's client flags: ReplyOff drops every
+	// reply, ReplySkip the current command's; ReplySkipNext (set by
+	// CLIENT REPLY SKIP) becomes ReplySkip once the current command is done.
+	ReplyOff, ReplySkip, ReplySkipNext bool
+	NoEvict                            bool
 	// Close asks the loop to close the connection after flushing replies.
 	Close bool
 }
 
-// ReplyMode is CLIENT REPLY's state.
-type ReplyMode uint8
+// ReplySuppressed reports whether a reply written now is dropped.
+func (s *Session) ReplySuppressed() bool { return s.ReplyOff || s.ReplySkip }
 
-const (
-	ReplyOn ReplyMode = iota
-	ReplyOff
-	ReplySkip
-)
+// CommandDone is Redis's resetClient step for CLIENT REPLY, run after every
+// command (also a rejected one): a pending SKIP applies to the next one.
+func (s *Session) CommandDone() {
+	s.ReplySkip, s.ReplySkipNext = s.ReplySkipNext, false
+}

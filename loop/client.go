@@ -24,12 +24,17 @@ type client struct {
 	// executor) whose replies have not come back; target is where. While
 	// inflight > 0 only commands for the same loop may follow, so the
 	// client's commands run in order.
-	inflight   int
-	target     int
-	routedBy   *command.SlotMap // the map the in-flight requests were routed by
-	bounced    bouncedQueue     // requests sent back by a slot move, to dispatch again
-	skipNext   bool             // CLIENT REPLY SKIP
-	closeAfter bool             // close once out is written (QUIT, protocol error)
+	inflight int
+	target   int
+	routedBy *command.SlotMap // the map the in-flight requests were routed by
+	bounced  bouncedQueue     // requests sent back by a slot move, to dispatch again
+	// closeAfter stops reading (QUIT, protocol error, CLIENT KILL of
+	// itself); the connection closes once out is written if closeArmed.
+	// As in Redis, which closes such a client only when it writes its
+	// pending replies: with nothing to write (CLIENT REPLY OFF) it stays
+	// open, ignoring input, until timeout.
+	closeAfter bool
+	closeArmed bool
 	closeNow   bool
 	closed     bool
 	killed     bool
@@ -45,7 +50,11 @@ const (
 // it stops at an incomplete command, or at a command that must wait for
 // the client's in-flight commands on another loop.
 func (l *Loop) process(cl *client) {
-	if cl.closed || cl.closeAfter {
+	if cl.closed {
+		return
+	}
+	if cl.closeAfter {
+		_, _ = cl.conn.Discard(-1)
 		return
 	}
 	if cl.bounced.pending() && (cl.inflight > 0 || !l.replay(cl, &cl.bounced)) {
@@ -68,10 +77,12 @@ func (l *Loop) process(cl *client) {
 				cl.parser.Reset()
 				break // reply after the replies still due
 			}
-			w := resp.Writer{B: cl.out}
-			w.Error("ERR " + err.Error())
-			cl.out = w.B
-			cl.closeAfter = true
+			if !cl.sess.ReplySuppressed() {
+				w := resp.Writer{B: cl.out}
+				w.Error("ERR " + err.Error())
+				cl.out = w.B
+			}
+			closeAfterReply(cl)
 			off = len(buf)
 			break
 		}
@@ -87,7 +98,7 @@ func (l *Loop) process(cl *client) {
 			l.dropOverLimit(cl, buf[off:])
 			return
 		}
-		if !l.dispatch(cl, args) {
+		if !l.dispatch(cl, args, nil) {
 			cl.parser.Reset()
 			break
 		}
@@ -156,7 +167,9 @@ func head(b []byte, n int) []byte {
 
 // dispatch runs or sends one command. It returns false when the command
 // must wait for the client's in-flight commands (nothing was done).
-func (l *Loop) dispatch(cl *client, args [][]byte) bool {
+// replayed, for a command dispatched again after a slot move, is the
+// CLIENT REPLY decision taken at its first dispatch.
+func (l *Loop) dispatch(cl *client, args [][]byte, replayed *bool) bool {
 	e := l.eng
 	spec := e.opts.Table.Lookup(args[0])
 	var rejection string
@@ -224,39 +237,37 @@ func (l *Loop) dispatch(cl *client, args [][]byte) bool {
 	}
 	if cl.inflight > 0 {
 		if target >= 0 && target != l.idx && target == cl.target && sm == cl.routedBy {
-			l.sendRemote(cl, spec, args, target, sm)
+			l.sendRemote(cl, spec, args, target, sm, replyDropped(cl, replayed))
 			return true
 		}
 		return false
 	}
 	if rejection != "" {
-		w := resp.Writer{B: cl.out}
-		if !l.suppressed(cl, false) {
+		if !replyDropped(cl, replayed) {
+			w := resp.Writer{B: cl.out}
 			w.Error(rejection)
+			cl.out = w.B
 		}
-		cl.out = w.B
 		return true
 	}
 	cl.sess.LastCmd = spec.Name
 	switch {
 	case target == l.idx:
-		skip := cl.skipNext
-		cl.skipNext = false
 		mark := len(cl.out)
 		l.w.B, l.w.Proto = cl.out, cl.sess.Proto
 		l.execute(spec, args, cl.sess.DB, &cl.sess, sm, e.cfg().ProtoMaxBulkLen)
 		cl.out = l.w.B
 		l.w.B = nil
-		if skip || l.suppressed(cl, true) {
+		if replyDropped(cl, replayed) { // after running: CLIENT REPLY ON shows its +OK
 			cl.out = cl.out[:mark]
 		}
 		if cl.sess.Close {
-			cl.closeAfter = true
+			closeAfterReply(cl)
 		}
 	case target == targetExecutor:
 		t := &txn{origin: l, cl: cl, spec: spec, db: cl.sess.DB, proto: cl.sess.Proto, loops: involved}
 		t.m.t = t
-		t.suppress = l.suppressed(cl, false)
+		t.suppress = replyDropped(cl, replayed)
 		t.args = copyArgs(args)
 		if spec.Scope == command.ScopeAll {
 			t.sess = &cl.sess
@@ -267,36 +278,38 @@ func (l *Loop) dispatch(cl *client, args [][]byte) bool {
 		l.Stats.Commands.Add(1)
 		e.exec.submit(t)
 	default:
-		l.sendRemote(cl, spec, args, target, sm)
+		l.sendRemote(cl, spec, args, target, sm, replyDropped(cl, replayed))
 	}
 	return true
 }
 
-// suppressed applies CLIENT REPLY: whether this command's reply is dropped.
-// after is true when the command already ran (it may have changed the
-// mode).
-func (l *Loop) suppressed(cl *client, after bool) bool {
-	if cl.skipNext && !after {
-		cl.skipNext = false
-		return true
+// closeAfterReply is Redis's CLIENT_CLOSE_AFTER_REPLY: stop reading, and
+// close once the pending replies are written, if there are any.
+func closeAfterReply(cl *client) {
+	cl.closeAfter = true
+	if len(cl.out) > 0 || cl.inflight > 0 {
+		cl.closeArmed = true
 	}
-	switch cl.sess.ReplyMode {
-	case command.ReplyOff:
-		return true
-	case command.ReplySkip:
-		if after {
-			cl.sess.ReplyMode = command.ReplyOn
-			cl.skipNext = true
-		}
-		return true
-	}
-	return false
 }
 
-func (l *Loop) sendRemote(cl *client, spec *command.Spec, args [][]byte, target int, sm *command.SlotMap) {
+// replyDropped applies CLIENT REPLY once per command: whether its reply
+// is dropped. It advances a pending SKIP to the next command, so it is
+// called exactly once for each command that is dispatched (not for one
+// that waits). Remote commands cannot change the flags, so deciding at
+// dispatch equals deciding when the reply is written.
+func replyDropped(cl *client, replayed *bool) bool {
+	if replayed != nil {
+		return *replayed // decided, and the flags advanced, at first dispatch
+	}
+	drop := cl.sess.ReplySuppressed()
+	cl.sess.CommandDone()
+	return drop
+}
+
+func (l *Loop) sendRemote(cl *client, spec *command.Spec, args [][]byte, target int, sm *command.SlotMap, suppress bool) {
 	cl.sess.LastCmd = spec.Name
 	b := l.batchFor(l.eng.loops[target])
-	b.add(request{cl: cl, spec: spec, db: cl.sess.DB, proto: cl.sess.Proto, suppress: l.suppressed(cl, false), routed: sm}, args)
+	b.add(request{cl: cl, spec: spec, db: cl.sess.DB, proto: cl.sess.Proto, suppress: suppress, routed: sm}, args)
 	cl.inflight++
 	cl.target = target
 	cl.routedBy = sm
@@ -324,7 +337,7 @@ func (l *Loop) flush(cl *client) {
 			cl.out = cl.out[:0]
 		}
 	}
-	if cl.closeAfter && cl.inflight == 0 && !cl.closed {
+	if cl.closeAfter && cl.closeArmed && cl.inflight == 0 && !cl.closed {
 		_ = cl.conn.Close()
 	}
 }

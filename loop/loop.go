@@ -198,6 +198,9 @@ func (l *Loop) deliverTxn(t *txn) {
 	if !t.suppress {
 		cl.out = append(cl.out, t.reply...)
 	}
+	if cl.sess.Close { // CLIENT KILL of itself
+		closeAfterReply(cl)
+	}
 	cl.inflight--
 	l.markDirty(cl)
 	if cl.inflight == 0 {

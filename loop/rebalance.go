@@ -175,14 +175,9 @@ func (l *Loop) replay(cl *client, q *bouncedQueue) bool {
 		c := &q.cmds[0]
 		// Nothing ran for this client since the command was first
 		// dispatched (its later commands are all queued here or not yet
-		// parsed), so the session is as it was then, except a CLIENT REPLY
-		// SKIP that the first dispatch consumed: restore it.
-		skip := cl.skipNext
-		if c.suppress && cl.sess.ReplyMode == command.ReplyOn {
-			cl.skipNext = true
-		}
-		if !l.dispatch(cl, c.args) {
-			cl.skipNext = skip
+		// parsed), so the session is as it was then, except the CLIENT
+		// REPLY decision, which was taken then and is kept.
+		if !l.dispatch(cl, c.args, &c.suppress) {
 			l.markDirty(cl)
 			return false
 		}

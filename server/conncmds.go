@@ -269,7 +269,7 @@ func (s *Server) cmdReset(c *command.Ctx) {
 	c.Out.Proto = 2
 	c.Sess.Authed = s.Config().RequirePass == ""
 	c.Sess.Name = nil
-	c.Sess.ReplyMode = command.ReplyOn
+	c.Sess.ReplyOff, c.Sess.ReplySkip, c.Sess.ReplySkipNext = false, false, false
 	c.Sess.NoEvict = false
 	c.Out.SimpleString("RESET")
 }
@@ -346,13 +346,13 @@ func cmdClientSetInfo(c *command.Ctx) {
 func cmdClientReply(c *command.Ctx) {
 	switch strings.ToLower(string(c.Args[2])) {
 	case "on":
-		c.Sess.ReplyMode = command.ReplyOn
+		c.Sess.ReplyOff, c.Sess.ReplySkip = false, false
 		c.Out.OK()
 	case "off":
-		c.Sess.ReplyMode = command.ReplyOff
+		c.Sess.ReplyOff = true
 	case "skip":
-		if c.Sess.ReplyMode != command.ReplyOff {
-			c.Sess.ReplyMode = command.ReplySkip
+		if !c.Sess.ReplyOff {
+			c.Sess.ReplySkipNext = true
 		}
 	default:
 		c.Out.Error(command.ErrSyntax)
@@ -455,6 +455,16 @@ func (s *Server) cmdClientInfo(c *command.Ctx) {
 	c.Out.Verbatim("txt", s.clientLine(nil, c.Sess, time.Now().UnixMilli()))
 }
 
+// kill closes victim's connection; the calling client itself is closed
+// once its reply is written, as Redis does (CLIENT_CLOSE_AFTER_REPLY).
+func (s *Server) kill(c *command.Ctx, victim *command.Session) {
+	if victim == c.Sess {
+		c.Sess.Close = true
+		return
+	}
+	s.engine.KillClient(victim)
+}
+
 func (s *Server) cmdClientKill(c *command.Ctx) {
 	args := c.Args[2:]
 	if len(args) == 1 {
@@ -469,7 +479,7 @@ func (s *Server) cmdClientKill(c *command.Ctx) {
 			c.Out.Error("ERR No such client")
 			return
 		}
-		s.engine.KillClient(victim)
+		s.kill(c, victim)
 		c.Out.OK()
 		return
 	}
@@ -536,7 +546,7 @@ func (s *Server) cmdClientKill(c *command.Ctx) {
 		victims = append(victims, ss)
 	})
 	for _, v := range victims {
-		s.engine.KillClient(v)
+		s.kill(c, v)
 	}
 	c.Out.Int(int64(len(victims)))
 }
