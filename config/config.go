@@ -44,10 +44,18 @@ type Config struct {
 	Daemonize              bool
 	Hz                     int // clamped to [MinHz, MaxHz] as Redis does
 
-	// Read-only entries that clients and redis-benchmark ask for. Basalt
-	// has no RDB or AOF yet, so only the "off" values are accepted.
-	Save       string // "" (no snapshots)
-	AppendOnly bool   // false
+	// Save is read by clients and redis-benchmark. Basalt has no RDB
+	// snapshots yet, so only "" is accepted.
+	Save string
+
+	// The append-only log (package aof). AppendOnly is fixed at start-up
+	// until the log rewrite exists; AppendFsync may change at run time.
+	AppendOnly        bool
+	AppendFsync       string // "always" | "everysec" | "no"
+	AppendDirName     string // the AOF directory, inside Dir
+	AppendFileName    string // base name of the AOF files and manifest
+	AOFLoadTruncated  bool   // start after truncating a torn tail
+	AOFUseRDBPreamble bool   // accepted; matters once rewrite exists
 
 	// ConfigFile is the absolute path of the file Load read, "" if none.
 	ConfigFile string
@@ -81,6 +89,11 @@ func Default() *Config {
 		EnableDebugCommand:     "no",
 		LogLevel:               "notice",
 		Hz:                     10,
+		AppendFsync:            "everysec",
+		AppendDirName:          "appendonlydir",
+		AppendFileName:         "appendonly.aof",
+		AOFLoadTruncated:       true,
+		AOFUseRDBPreamble:      true,
 	}
 }
 

@@ -298,6 +298,8 @@ port 7002
 		RequirePass: `aA"b c`, MaxClients: 50, Timeout: 30, TCPKeepalive: 0, ProtectedMode: false,
 		ProtoMaxBulkLen: 1 << 20, ClientQueryBufferLimit: 2 << 30, EnableDebugCommand: "local",
 		LogFile: "", LogLevel: "warning", PidFile: "basalt.pid", Hz: MaxHz, ConfigFile: conf,
+		AppendFsync: "everysec", AppendDirName: "appendonlydir", AppendFileName: "appendonly.aof",
+		AOFLoadTruncated: true, AOFUseRDBPreamble: true,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got  %+v\nwant %+v", c, want)
@@ -436,7 +438,9 @@ func TestLoadErrors(t *testing.T) {
 		{[]string{"--dir", notDir}, fileErr(2, `dir "`+notDir+`"`, "Not a directory")},
 		// Basalt-only refusals: no persistence yet.
 		{[]string{"--save", "900 1"}, fileErr(2, `save "900 1"`, msgNoRDB)},
-		{[]string{"--appendonly", "yes"}, fileErr(2, `appendonly "yes"`, msgNoAOF)},
+		{[]string{"--appendfilename", "a/b"}, fileErr(2, `appendfilename "a/b"`, "appendfilename can't be a path, just a filename")},
+		{[]string{"--appenddirname", "../x"}, fileErr(2, `appenddirname "../x"`, "appenddirname can't be a path, just a dirname")},
+		{[]string{"--appendfsync", "sometimes"}, fileErr(2, `appendfsync "sometimes"`, "argument(s) must be one of the following: always, everysec, no")},
 		// Config file lines.
 		{[]string{badLine2}, fileErr(2, "prot 7000", "Bad directive or wrong number of arguments")},
 		{[]string{badLine2, "--port", "5"}, fileErr(2, "prot 7000", "Bad directive or wrong number of arguments")},
@@ -578,7 +582,8 @@ func TestSet(t *testing.T) {
 		{[][2]string{{"protected-mode", "maybe"}}, failed("protected-mode", "argument must be 'yes' or 'no'"), nil},
 		{[][2]string{{"protected-mode", ""}}, failed("protected-mode", "argument must be 'yes' or 'no'"), nil},
 		{[][2]string{{"appendonly", "maybe"}}, failed("appendonly", "argument must be 'yes' or 'no'"), nil},
-		{[][2]string{{"appendonly", "yes"}}, failed("appendonly", msgNoAOF), nil},
+		{[][2]string{{"appendonly", "yes"}}, failed("appendonly", msgAOFSwitch), nil},
+		{[][2]string{{"appenddirname", "x"}}, "ERR CONFIG SET failed (possibly related to argument 'appenddirname') - can't set immutable config", nil},
 		{[][2]string{{"proto-max-bulk-len", "1x"}}, failed("proto-max-bulk-len", "argument must be a memory value"), nil},
 		{[][2]string{{"proto-max-bulk-len", "1000"}}, failed("proto-max-bulk-len", "argument must be between 1048576 and 9223372036854775807 inclusive"), nil},
 		{[][2]string{{"client-query-buffer-limit", "1000"}}, failed("client-query-buffer-limit", "argument must be between 1048576 and 9223372036854775807 inclusive"), nil},
@@ -699,15 +704,15 @@ func TestFileErrorShape(t *testing.T) {
 // PATTERN returns, as redis-server 7.0.15 answered for the same names.
 func TestGetPatternsMatchRedis(t *testing.T) {
 	tests := []struct{ pattern, names string }{
-		{`*`, "appendonly bind client-query-buffer-limit daemonize databases dir enable-debug-command hz logfile loglevel maxclients pidfile port protected-mode proto-max-bulk-len requirepass save tcp-keepalive timeout"},
+		{`*`, "aof-load-truncated aof-use-rdb-preamble appenddirname appendfilename appendfsync appendonly bind client-query-buffer-limit daemonize databases dir enable-debug-command hz logfile loglevel maxclients pidfile port protected-mode proto-max-bulk-len requirepass save tcp-keepalive timeout"},
 		{`p*`, "pidfile port protected-mode proto-max-bulk-len"},
-		{`*o*`, "appendonly daemonize enable-debug-command logfile loglevel port protected-mode proto-max-bulk-len timeout"},
+		{`*o*`, "aof-load-truncated aof-use-rdb-preamble appendonly daemonize enable-debug-command logfile loglevel port protected-mode proto-max-bulk-len timeout"},
 		{`?ort`, "port"},
 		{`[pb]*`, "bind pidfile port protected-mode proto-max-bulk-len"},
-		{`[^p]*`, "appendonly bind client-query-buffer-limit daemonize databases dir enable-debug-command hz logfile loglevel maxclients requirepass save tcp-keepalive timeout"},
-		{`*[d-f]`, "bind daemonize enable-debug-command logfile pidfile protected-mode save tcp-keepalive"},
-		{`*-*-*`, "client-query-buffer-limit enable-debug-command proto-max-bulk-len"},
-		{`*\-*`, "client-query-buffer-limit enable-debug-command protected-mode proto-max-bulk-len tcp-keepalive"},
+		{`[^p]*`, "aof-load-truncated aof-use-rdb-preamble appenddirname appendfilename appendfsync appendonly bind client-query-buffer-limit daemonize databases dir enable-debug-command hz logfile loglevel maxclients requirepass save tcp-keepalive timeout"},
+		{`*[d-f]`, "aof-load-truncated aof-use-rdb-preamble appenddirname appendfilename bind daemonize enable-debug-command logfile pidfile protected-mode save tcp-keepalive"},
+		{`*-*-*`, "aof-load-truncated aof-use-rdb-preamble client-query-buffer-limit enable-debug-command proto-max-bulk-len"},
+		{`*\-*`, "aof-load-truncated aof-use-rdb-preamble client-query-buffer-limit enable-debug-command protected-mode proto-max-bulk-len tcp-keepalive"},
 		{`b[i-n]nd`, "bind"},
 		{`[a-c]*[!x]`, ""},
 		{`*s?`, "requirepass"},
@@ -715,8 +720,8 @@ func TestGetPatternsMatchRedis(t *testing.T) {
 		{`P*T`, "port"},
 		{`*[`, ""},
 		{`[]`, ""},
-		{`[^]*`, "appendonly bind client-query-buffer-limit daemonize databases dir enable-debug-command hz logfile loglevel maxclients pidfile port protected-mode proto-max-bulk-len requirepass save tcp-keepalive timeout"},
-		{`*a*a*`, "databases enable-debug-command"},
+		{`[^]*`, "aof-load-truncated aof-use-rdb-preamble appenddirname appendfilename appendfsync appendonly bind client-query-buffer-limit daemonize databases dir enable-debug-command hz logfile loglevel maxclients pidfile port protected-mode proto-max-bulk-len requirepass save tcp-keepalive timeout"},
+		{`*a*a*`, "aof-load-truncated aof-use-rdb-preamble appenddirname appendfilename databases enable-debug-command"},
 		{`h?`, "hz"},
 		{`dir`, "dir"},
 		{`t[c]p*`, "tcp-keepalive"},
@@ -725,7 +730,7 @@ func TestGetPatternsMatchRedis(t *testing.T) {
 		{`sa[v`, ""},
 		{`log*`, "logfile loglevel"},
 		{`*max*`, "maxclients proto-max-bulk-len"},
-		{`[z-a]*`, "appendonly bind client-query-buffer-limit daemonize databases dir enable-debug-command hz logfile loglevel maxclients pidfile port protected-mode proto-max-bulk-len requirepass save tcp-keepalive timeout"},
+		{`[z-a]*`, "aof-load-truncated aof-use-rdb-preamble appenddirname appendfilename appendfsync appendonly bind client-query-buffer-limit daemonize databases dir enable-debug-command hz logfile loglevel maxclients pidfile port protected-mode proto-max-bulk-len requirepass save tcp-keepalive timeout"},
 	}
 	c := Default()
 	for _, tt := range tests {

@@ -31,7 +31,7 @@ type directive struct {
 // Messages Basalt uses where Redis would accept a value Basalt cannot honour.
 const (
 	msgNoRDB = `Basalt has no RDB snapshots yet: only save "" is accepted`
-	msgNoAOF = `Basalt has no append only file yet: only appendonly no is accepted`
+	msgAOFSwitch = `Basalt cannot switch appendonly at run time yet (it needs the AOF rewrite): set it in the config file or on the command line`
 )
 
 // directives is the read-only directive table, in the order Names and
@@ -62,6 +62,12 @@ var directives = [...]directive{
 	{name: "hz", set: setHz, get: func(c *Config) string { return strconv.Itoa(c.Hz) }},
 	{name: "save", flags: multiArg, set: setSave, get: func(c *Config) string { return c.Save }},
 	{name: "appendonly", set: setAppendOnly, get: func(c *Config) string { return yesNo(c.AppendOnly) }},
+	enumDirective("appendfsync", 0, []string{"always", "everysec", "no"},
+		func(c *Config) *string { return &c.AppendFsync }),
+	{name: "appenddirname", flags: immutable, set: setAppendDirName, get: func(c *Config) string { return c.AppendDirName }},
+	{name: "appendfilename", flags: immutable, set: setAppendFileName, get: func(c *Config) string { return c.AppendFileName }},
+	boolDirective("aof-load-truncated", 0, func(c *Config) *bool { return &c.AOFLoadTruncated }),
+	boolDirective("aof-use-rdb-preamble", 0, func(c *Config) *bool { return &c.AOFUseRDBPreamble }),
 }
 
 // lookup finds a directive by name, case-insensitively like Redis; -1 if none.
@@ -396,16 +402,38 @@ func setSave(c *Config, args []string, _ *loader) string {
 	return ""
 }
 
-func setAppendOnly(c *Config, args []string, _ *loader) string {
+func setAppendOnly(c *Config, args []string, ld *loader) string {
 	v, msg := parseBool(args[0])
 	if msg != "" {
 		return msg
 	}
-	if v {
-		return msgNoAOF
+	if ld == nil && v != c.AppendOnly {
+		return msgAOFSwitch
 	}
-	c.AppendOnly = false
+	c.AppendOnly = v
 	return ""
+}
+
+// setAppendFileName and setAppendDirName refuse paths as Redis 7.0's
+// isValidAOFfilename/isValidAOFdirname do.
+func setAppendFileName(c *Config, args []string, _ *loader) string {
+	if !validAOFName(args[0]) {
+		return "appendfilename can't be a path, just a filename"
+	}
+	c.AppendFileName = args[0]
+	return ""
+}
+
+func setAppendDirName(c *Config, args []string, _ *loader) string {
+	if !validAOFName(args[0]) {
+		return "appenddirname can't be a path, just a dirname"
+	}
+	c.AppendDirName = args[0]
+	return ""
+}
+
+func validAOFName(s string) bool {
+	return s != "" && !strings.ContainsRune(s, '/') && s != "." && s != ".."
 }
 
 // SetFailed returns the error CONFIG SET replies when applying name's new

@@ -81,3 +81,26 @@ func appendCommand(b []byte, args [][]byte) []byte {
 	}
 	return b
 }
+
+// Mark is a position in a Log, taken before a command runs.
+type Mark struct{ off, n int }
+
+// Mark returns the current end of the log.
+func (l *Log) Mark() Mark { return Mark{len(l.B), l.N} }
+
+var (
+	multiRecord = []byte("*1\r\n$5\r\nMULTI\r\n")
+	execRecord  = []byte("*1\r\n$4\r\nEXEC\r\n")
+)
+
+// Atomic makes the records appended since m replay all or nothing: when a
+// command appended more than one record they are wrapped in MULTI/EXEC,
+// which the AOF loader applies only once EXEC is read (as Redis does), so a
+// torn log tail never leaves half a command applied.
+func (l *Log) Atomic(m Mark) {
+	if l.N-m.n < 2 {
+		return
+	}
+	body := append([]byte(nil), l.B[m.off:]...)
+	l.B = append(append(append(l.B[:m.off], multiRecord...), body...), execRecord...)
+}

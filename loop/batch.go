@@ -33,6 +33,7 @@ type batch struct {
 	ends    []int // end offset in arena of each arg
 	argv    [][]byte
 	replies []byte
+	need    uint64 // log position the replies wait for (reply gate), 0 if none
 }
 
 func (b *batch) reset() {
@@ -42,6 +43,7 @@ func (b *batch) reset() {
 	clear(b.argv)
 	b.argv = b.argv[:0]
 	b.replies = b.replies[:0]
+	b.need = 0
 }
 
 // add copies one command into the batch.

@@ -40,6 +40,11 @@ type client struct {
 	killed     bool
 	dirty      bool
 	anchor     bool
+	// Reply gate state (gate.go).
+	gate        []gateMark
+	gatedListed bool
+	turnGated   bool
+	turnStart   int
 }
 
 const (
@@ -192,6 +197,9 @@ func (l *Loop) dispatch(cl *client, args [][]byte, replayed *bool) bool {
 		if ok, msg := e.opts.AllowProtected(&cl.sess); !ok {
 			rejection = msg
 		}
+	case (spec.Flags&command.FlagWrite != 0 || spec.Name == "ping") && e.opts.WriteRefusal != nil:
+		// Redis refuses PING too while the disk fails.
+		rejection = e.opts.WriteRefusal()
 	}
 	target := l.idx
 	var involved []*Loop
@@ -260,6 +268,8 @@ func (l *Loop) dispatch(cl *client, args [][]byte, replayed *bool) bool {
 		l.w.B = nil
 		if replyDropped(cl, replayed) { // after running: CLIENT REPLY ON shows its +OK
 			cl.out = cl.out[:mark]
+		} else {
+			l.inlineReply(cl, mark)
 		}
 		if cl.sess.Close {
 			closeAfterReply(cl)
@@ -328,16 +338,24 @@ func (l *Loop) flush(cl *client) {
 	if cl.inflight > 0 && len(cl.out) < 64<<10 {
 		return
 	}
-	if len(cl.out) > 0 {
-		l.Stats.NetOutput.Add(int64(len(cl.out)))
-		_, _ = cl.conn.Write(cl.out)
-		if cap(cl.out) > 64<<10 {
+	n := len(cl.out)
+	if len(cl.gate) > 0 {
+		n = l.writable(cl)
+	}
+	if n > 0 {
+		l.Stats.NetOutput.Add(int64(n))
+		_, _ = cl.conn.Write(cl.out[:n])
+		switch {
+		case n < len(cl.out):
+			cl.out = cl.out[:copy(cl.out, cl.out[n:])]
+			cl.consumed(n)
+		case cap(cl.out) > 64<<10:
 			cl.out = nil
-		} else {
+		default:
 			cl.out = cl.out[:0]
 		}
 	}
-	if cl.closeAfter && cl.closeArmed && cl.inflight == 0 && !cl.closed {
+	if cl.closeAfter && cl.closeArmed && cl.inflight == 0 && len(cl.out) == 0 && !cl.closed {
 		_ = cl.conn.Close()
 	}
 }

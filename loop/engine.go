@@ -34,8 +34,14 @@ type Options struct {
 	Config func() *config.Config
 	// Effects receives each batch of effect records: loop is the producing
 	// loop's index, or -1 for the transaction executor. It runs on that
-	// goroutine and must copy what it keeps. May be nil.
-	Effects func(loop int, log *effect.Log)
+	// goroutine and must copy what it keeps. May be nil. It returns the
+	// batch's log position when replies that depend on the batch must wait
+	// until Durable reaches it (the reply gate of appendfsync always), or 0
+	// when they need not wait.
+	Effects func(loop int, log *effect.Log) uint64
+	// WriteRefusal returns the error that write commands (and PING) get
+	// while the log cannot write (Redis's MISCONF), or "". May be nil.
+	WriteRefusal func() string
 	// AllowProtected decides whether a connection may run FlagProtected
 	// commands (DEBUG), and the error reply if not.
 	AllowProtected func(s *command.Session) (bool, string)
@@ -113,6 +119,28 @@ type Engine struct {
 	stopOnce     sync.Once
 	stopped      chan struct{}
 	rnd          atomic.Uint64
+	// durable is the highest log position known durable (see Durable).
+	durable atomic.Uint64
+}
+
+// Durable records that log positions up to seq are durable and wakes the
+// loops holding replies that wait for them. Any goroutine may call it (the
+// log's committer does).
+func (e *Engine) Durable(seq uint64) {
+	for {
+		cur := e.durable.Load()
+		if seq <= cur {
+			return
+		}
+		if e.durable.CompareAndSwap(cur, seq) {
+			break
+		}
+	}
+	for _, l := range e.loops {
+		if l.gatedN.Load() > 0 && l.durWake.cas(false, true) {
+			l.send(&l.durMsg)
+		}
+	}
 }
 
 // New builds an engine with opts.Loops loops, each with an empty shard, and
@@ -135,6 +163,7 @@ func New(opts Options) (*Engine, error) {
 	e.slots.Store(sm)
 	for i := 0; i < opts.Loops; i++ {
 		l := &Loop{idx: i, eng: e, shard: keyspace.NewShard(cfg.Databases), clients: make(map[*client]struct{})}
+		l.durMsg = msg{kind: msgFunc, fn: (*Loop).onDurable}
 		l.shard.Log = &l.log
 		l.out = make([]*batch, opts.Loops)
 		e.loops = append(e.loops, l)

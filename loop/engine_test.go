@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -84,12 +85,27 @@ func testTable() *command.Table {
 type effectRecorder struct {
 	mu sync.Mutex
 	b  []byte
+	// With gating set, each batch gets the next log position and replies
+	// wait for it, as with appendfsync always; the test calls Durable.
+	gating atomic.Bool
+	seq    uint64
 }
 
-func (r *effectRecorder) add(_ int, l *effect.Log) {
+func (r *effectRecorder) add(_ int, l *effect.Log) uint64 {
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	r.b = append(r.b, l.B...)
-	r.mu.Unlock()
+	if !r.gating.Load() {
+		return 0
+	}
+	r.seq++
+	return r.seq
+}
+
+func (r *effectRecorder) last() uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.seq
 }
 
 func startEngine(t *testing.T, loops int) (string, *Engine, *effectRecorder) {

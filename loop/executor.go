@@ -27,6 +27,7 @@ type txn struct {
 	parked  sync.WaitGroup
 	release chan struct{}
 	reply   []byte
+	need    uint64 // log position the reply waits for (reply gate), 0 if none
 	log     effect.Log
 	// suppress drops the reply (CLIENT REPLY OFF/SKIP).
 	suppress bool
@@ -106,8 +107,20 @@ func (x *executor) execute(t *txn) {
 	for _, l := range t.loops {
 		l.shard.Log = &l.log
 	}
+	// The reply may depend on anything the parked loops hold, and on the
+	// transaction's own effects, which replay all or nothing.
+	t.need = 0
+	for _, l := range t.loops {
+		t.need = max(t.need, l.lastSeq)
+	}
 	if !t.log.Empty() && e.opts.Effects != nil {
-		e.opts.Effects(-1, &t.log)
+		t.log.Atomic(effect.Mark{})
+		if seq := e.opts.Effects(-1, &t.log); seq > 0 {
+			t.need = max(t.need, seq)
+		}
+	}
+	if t.need <= e.durable.Load() {
+		t.need = 0
 	}
 	t.reply = append(t.reply[:0], w.B...)
 	close(t.release)

@@ -3,6 +3,7 @@ package loop
 import (
 	"context"
 	"net"
+	"sync/atomic"
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
@@ -33,6 +34,17 @@ type Loop struct {
 	keyPos    []int
 	expireHot bool
 	rnd       uint64
+	// The reply gate (appendfsync always). lastSeq is the log position of
+	// this loop's latest effect batch: replies produced here wait until it
+	// is durable, since they may depend on it. gated lists the clients
+	// holding replies back; gatedN is its length, read by the committer's
+	// goroutine to decide whom to wake (durWake, durMsg).
+	lastSeq   uint64
+	replyOut  []*batch // executed batches to send back once this turn's effects are handed off
+	gated     []*client
+	gatedN    atomic.Int32
+	durWake   atomicBool
+	durMsg    msg
 	Stats     LoopStats
 }
 
@@ -80,6 +92,15 @@ func (l *Loop) run(context.Context) error {
 // endTurn sends what this turn produced: batches for other loops, replies
 // to flush, effects to hand off.
 func (l *Loop) endTurn() {
+	l.handOff()
+	need := l.need()
+	for i, b := range l.replyOut {
+		b.need = need
+		b.m.kind = msgReply
+		b.from.send(&b.m)
+		l.replyOut[i] = nil
+	}
+	l.replyOut = l.replyOut[:0]
 	for i, b := range l.out {
 		if b != nil {
 			l.out[i] = nil
@@ -89,20 +110,34 @@ func (l *Loop) endTurn() {
 	}
 	for _, cl := range l.dirty {
 		cl.dirty = false
+		if cl.turnGated {
+			cl.turnGated = false
+			l.settleTurnMark(cl, need)
+		}
 		l.flush(cl)
 	}
 	clear(l.dirty)
 	l.dirty = l.dirty[:0]
-	l.handOff()
 }
 
 func (l *Loop) handOff() {
 	if !l.log.Empty() {
 		if f := l.eng.opts.Effects; f != nil {
-			f(l.idx, &l.log)
+			if seq := f(l.idx, &l.log); seq > 0 {
+				l.lastSeq = seq
+			}
 		}
 		l.log.Reset()
 	}
+}
+
+// need is the log position that replies produced on this loop so far must
+// wait for, or 0 when they need not wait.
+func (l *Loop) need() uint64 {
+	if l.lastSeq > l.eng.durable.Load() {
+		return l.lastSeq
+	}
+	return 0
 }
 
 // park stops this loop until the executor releases t. Effects made so far
@@ -132,8 +167,9 @@ func (l *Loop) execBatch(b *batch) {
 		r.replyEnd = len(b.replies)
 	}
 	w.B = nil
-	b.m.kind = msgReply
-	b.from.send(&b.m)
+	// Sent at the end of the turn, once the effects are handed off and
+	// the log position the replies wait for is known.
+	l.replyOut = append(l.replyOut, b)
 }
 
 // execute runs one command on this goroutine with the reply going to l.w.
@@ -143,7 +179,9 @@ func (l *Loop) execute(spec *command.Spec, args [][]byte, db int, sess *command.
 		Args: args, Out: &l.w, Log: &l.log, Shards: l.eng.shards, Slots: sm, DB: db,
 		Now: time.Now().UnixMilli(), Rand: l.nextRand(), MaxBulkLen: maxBulk, Sess: sess, Spec: spec,
 	}
+	mark := l.log.Mark()
 	spec.Run(c)
+	l.log.Atomic(mark)
 	c.Args = nil
 	l.Stats.Commands.Add(1)
 }
@@ -176,6 +214,7 @@ func (l *Loop) deliverBatch(b *batch) {
 			cl.bounced.add(b.args(r), r.suppress)
 		} else if !r.suppress {
 			cl.out = append(cl.out, reply...)
+			l.gate(cl, b.need)
 		}
 		cl.inflight--
 		l.markDirty(cl)
@@ -197,6 +236,7 @@ func (l *Loop) deliverTxn(t *txn) {
 	}
 	if !t.suppress {
 		cl.out = append(cl.out, t.reply...)
+		l.gate(cl, t.need)
 	}
 	if cl.sess.Close { // CLIENT KILL of itself
 		closeAfterReply(cl)

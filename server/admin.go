@@ -199,7 +199,7 @@ func (s *Server) infoSection(b []byte, sec string, c *command.Ctx) []byte {
 		b = kv(b, "rdb_last_cow_size", 0)
 		b = kv(b, "rdb_last_load_keys_expired", 0)
 		b = kv(b, "rdb_last_load_keys_loaded", 0)
-		b = kv(b, "aof_enabled", 0)
+		b = kv(b, "aof_enabled", b2i(s.aof != nil))
 		b = kv(b, "aof_rewrite_in_progress", 0)
 		b = kv(b, "aof_rewrite_scheduled", 0)
 		b = kv(b, "aof_last_rewrite_time_sec", -1)
@@ -207,10 +207,17 @@ func (s *Server) infoSection(b []byte, sec string, c *command.Ctx) []byte {
 		b = kv(b, "aof_last_bgrewrite_status", "ok")
 		b = kv(b, "aof_rewrites", 0)
 		b = kv(b, "aof_rewrites_consecutive_failures", 0)
-		b = kv(b, "aof_last_write_status", "ok")
+		status := "ok"
+		if s.aof != nil && s.aof.WriteErr() != nil {
+			status = "err"
+		}
+		b = kv(b, "aof_last_write_status", status)
 		b = kv(b, "aof_last_cow_size", 0)
 		b = kv(b, "module_fork_in_progress", 0)
 		b = kv(b, "module_fork_last_cow_size", 0)
+		if s.aof != nil {
+			b = s.infoAOF(b)
+		}
 	case "stats":
 		b = append(b, "# Stats\r\n"...)
 		b = kv(b, "total_connections_received", st.Connections.Load())
@@ -367,6 +374,7 @@ func (s *Server) cmdConfigSet(c *command.Ctx) {
 			}
 		}
 		if s.cfg.CompareAndSwap(old, next) {
+			s.applyAOFConfig(next)
 			if s.OnConfig != nil {
 				s.OnConfig(next)
 			}

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/basaltdb/basalt/aof"
 	"github.com/basaltdb/basalt/command"
 	"github.com/basaltdb/basalt/command/meta"
 	"github.com/basaltdb/basalt/config"
@@ -35,9 +36,12 @@ type Server struct {
 	table    *command.Table
 	lastSave atomic.Int64 // unix seconds
 	started  time.Time
-	// Effects, when set before Run, receives every effect batch (tests,
-	// and the append-only log in the next issue).
+	// Effects, when set before Run, receives every effect batch (tests).
 	Effects func(loop int, l *effect.Log)
+	// aof is the append-only log (nil with appendonly no); aofGate is
+	// whether replies wait for it (appendfsync always).
+	aof     *aof.Log
+	aofGate atomic.Bool
 	// OnConfig, when set, is called with each configuration CONFIG SET
 	// publishes (to apply loglevel in the binary's logger).
 	OnConfig func(c *config.Config)
@@ -92,13 +96,19 @@ func (s *Server) Run(ready chan<- error) error {
 	}
 	eng, err := loop.New(loop.Options{
 		Loops: cfg.Loops, Addrs: addrs, Table: s.table, Config: s.Config,
-		Effects: s.Effects, AllowProtected: s.allowProtected,
+		Effects: s.effects, WriteRefusal: s.writeRefusal, AllowProtected: s.allowProtected,
 		Logf: func(f string, a ...any) { s.log.Info(fmt.Sprintf(f, a...)) },
 	})
 	if err != nil {
 		return err
 	}
 	s.engine = eng
+	if cfg.AppendOnly {
+		if err := s.openAOF(cfg, eng); err != nil {
+			return err
+		}
+		defer s.closeAOF()
+	}
 	inner := make(chan error, 1)
 	go func() {
 		err := <-inner

@@ -1,0 +1,116 @@
+package loop
+
+// The reply gate (appendfsync always): a reply leaves only once every
+// effect it may depend on is durable. A loop's replies depend on that
+// loop's latest effect batch (lastSeq): they may have read or written
+// anything it holds. A client's out buffer therefore carries marks: the
+// bytes of out up to mark.end (and after the previous mark) may be written
+// once the log is durable up to mark.need. Needs are kept non-decreasing
+// along out, so the writable part is always a prefix. All of it is owned
+// by the client's loop.
+
+type gateMark struct {
+	end  int
+	need uint64
+}
+
+// gate holds the bytes of cl.out appended so far until need is durable.
+// Runs on cl's loop; the caller marks cl dirty so it is flushed this turn.
+func (l *Loop) gate(cl *client, need uint64) {
+	if need == 0 || need <= l.eng.durable.Load() {
+		return
+	}
+	l.addMark(cl, len(cl.out), need)
+}
+
+func (l *Loop) addMark(cl *client, end int, need uint64) {
+	if n := len(cl.gate); n > 0 {
+		last := &cl.gate[n-1]
+		need = max(need, last.need)
+		if last.end == end {
+			last.need = need
+			return
+		}
+	}
+	cl.gate = append(cl.gate, gateMark{end, need})
+	if !cl.gatedListed {
+		cl.gatedListed = true
+		l.gated = append(l.gated, cl)
+		// After this store the flush at the end of the turn loads
+		// durable again, so an advance the committer made meanwhile is
+		// seen either there or through the wake-up (both are sequentially
+		// consistent atomics).
+		l.gatedN.Add(1)
+	}
+}
+
+// inlineReply notes that cl got a reply executed on this loop this turn,
+// starting at offset start of cl.out: it waits for this loop's effects of
+// the turn, whose log position is known only at the end of the turn.
+func (l *Loop) inlineReply(cl *client, start int) {
+	if !cl.turnGated {
+		cl.turnGated = true
+		cl.turnStart = start
+		l.markDirty(cl)
+	}
+}
+
+// settleTurnMark gates cl's replies produced on this loop this turn by
+// need, the loop's log position after the turn's hand-off. Marks made this
+// turn after the first inline reply are raised too: their segments
+// contain it.
+func (l *Loop) settleTurnMark(cl *client, need uint64) {
+	if need == 0 {
+		return
+	}
+	for i := len(cl.gate) - 1; i >= 0 && cl.gate[i].end > cl.turnStart; i-- {
+		cl.gate[i].need = max(cl.gate[i].need, need)
+	}
+	if len(cl.out) > cl.turnStart {
+		l.addMark(cl, len(cl.out), need)
+	}
+}
+
+// writable returns how much of cl.out may be written now, dropping the
+// marks that are satisfied.
+func (l *Loop) writable(cl *client) int {
+	d := l.eng.durable.Load()
+	i, n := 0, 0
+	for i < len(cl.gate) && cl.gate[i].need <= d {
+		n = cl.gate[i].end
+		i++
+	}
+	if i == len(cl.gate) {
+		cl.gate = cl.gate[:0]
+		return len(cl.out)
+	}
+	if i > 0 {
+		cl.gate = append(cl.gate[:0], cl.gate[i:]...)
+	}
+	return n
+}
+
+// consumed shifts the marks after the first n bytes of cl.out were written.
+func (cl *client) consumed(n int) {
+	for i := range cl.gate {
+		cl.gate[i].end -= n
+	}
+}
+
+// onDurable runs on the loop when the durable position advanced: the
+// clients holding replies are flushed at the end of this turn.
+func (l *Loop) onDurable() {
+	l.durWake.store(false)
+	kept := l.gated[:0]
+	for _, cl := range l.gated {
+		if cl.closed || len(cl.gate) == 0 {
+			cl.gatedListed = false
+			l.gatedN.Add(-1)
+			continue
+		}
+		kept = append(kept, cl)
+		l.markDirty(cl)
+	}
+	clear(l.gated[len(kept):])
+	l.gated = kept
+}

@@ -1,0 +1,139 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/basaltdb/basalt/aof"
+	"github.com/basaltdb/basalt/config"
+	"github.com/basaltdb/basalt/effect"
+	"github.com/basaltdb/basalt/loop"
+)
+
+// aofOptions derives the log's options from the configuration.
+func (s *Server) aofOptions(cfg *config.Config, eng *loop.Engine) aof.Options {
+	p, _ := aof.ParsePolicy(cfg.AppendFsync)
+	return aof.Options{
+		Dir:           filepath.Join(cfg.Dir, cfg.AppendDirName),
+		FileName:      cfg.AppendFileName,
+		Fsync:         p,
+		LoadTruncated: cfg.AOFLoadTruncated,
+		Logf:          func(f string, a ...any) { s.log.Warn(fmt.Sprintf(f, a...)) },
+		OnDurable:     eng.Durable,
+	}
+}
+
+// openAOF replays the append-only log into eng's shards and opens it for
+// appending. Called by Run before the loops serve.
+func (s *Server) openAOF(cfg *config.Config, eng *loop.Engine) error {
+	opts := s.aofOptions(cfg, eng)
+	start := time.Now()
+	r := eng.Replayer(start.UnixMilli())
+	st, err := aof.Load(opts, r.Apply)
+	if err != nil {
+		return err
+	}
+	if st.Commands > 0 {
+		s.log.Info(fmt.Sprintf("DB loaded from append only file: %.3f seconds", time.Since(start).Seconds()),
+			"commands", st.Commands, "bytes", st.Bytes)
+	}
+	l, err := aof.Open(opts)
+	if err != nil {
+		return err
+	}
+	s.aof = l
+	s.aofGate.Store(opts.Fsync == aof.Always)
+	return nil
+}
+
+// effects hands a batch of effect records to the test hook and the log. It
+// returns the batch's log position when replies depending on it must wait
+// until it is on disk (appendfsync always), else 0. Called on the loop or
+// executor goroutine that made the batch.
+func (s *Server) effects(loopIdx int, l *effect.Log) uint64 {
+	if s.Effects != nil {
+		s.Effects(loopIdx, l)
+	}
+	if s.aof == nil {
+		return 0
+	}
+	seq := s.aof.Append(l.B)
+	if s.aofGate.Load() {
+		return seq
+	}
+	return 0
+}
+
+// writeRefusal is the error write commands get while the log cannot write:
+// Redis's "MISCONF Errors writing to the AOF file: <strerror>".
+func (s *Server) writeRefusal() string {
+	if s.aof == nil {
+		return ""
+	}
+	err := s.aof.WriteErr()
+	if err == nil {
+		return ""
+	}
+	return "MISCONF Errors writing to the AOF file: " + strerror(err)
+}
+
+// strerror renders err as C's strerror does (Go's errno texts are lower
+// case).
+func strerror(err error) string {
+	var errno syscall.Errno
+	msg := err.Error()
+	if errors.As(err, &errno) {
+		msg = errno.Error()
+	}
+	if msg != "" {
+		msg = strings.ToUpper(msg[:1]) + msg[1:]
+	}
+	return msg
+}
+
+// applyAOFConfig follows CONFIG SET appendfsync.
+func (s *Server) applyAOFConfig(next *config.Config) {
+	if s.aof == nil {
+		return
+	}
+	p, _ := aof.ParsePolicy(next.AppendFsync)
+	s.aof.SetFsync(p)
+	s.aofGate.Store(p == aof.Always)
+}
+
+// closeAOF writes and syncs what is pending; called once the loops stopped.
+func (s *Server) closeAOF() {
+	if s.aof == nil {
+		return
+	}
+	if err := s.aof.Close(); err != nil {
+		s.log.Warn("Error closing the append only file: " + err.Error())
+	}
+}
+
+// infoAOF appends the AOF fields of INFO persistence that Redis prints when
+// the AOF is on, plus Basalt's group-commit counters.
+func (s *Server) infoAOF(b []byte) []byte {
+	st := s.aof.Stats()
+	b = kv(b, "aof_current_size", st.CurrentSize)
+	b = kv(b, "aof_base_size", st.BaseSize)
+	b = kv(b, "aof_pending_rewrite", 0)
+	b = kv(b, "aof_buffer_length", st.BufferLength)
+	b = kv(b, "aof_pending_bio_fsync", b2i(st.PendingFsync))
+	b = kv(b, "aof_delayed_fsync", st.DelayedFsync)
+	b = kv(b, "aof_fsyncs", st.Fsyncs)
+	b = kv(b, "aof_batches", st.Batches)
+	b = kv(b, "aof_batched_bytes", st.BatchedBytes)
+	return b
+}
+
+func b2i(v bool) int {
+	if v {
+		return 1
+	}
+	return 0
+}
