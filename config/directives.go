@@ -30,7 +30,7 @@ type directive struct {
 
 // Messages Basalt uses where Redis would accept a value Basalt cannot honour.
 const (
-	msgNoRDB = `Basalt has no RDB snapshots yet: only save "" is accepted`
+	msgNoRDB     = `Basalt has no RDB snapshots yet: only save "" is accepted`
 	msgAOFSwitch = `Basalt cannot switch appendonly at run time yet (it needs the AOF rewrite): set it in the config file or on the command line`
 )
 

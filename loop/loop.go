@@ -39,13 +39,13 @@ type Loop struct {
 	// is durable, since they may depend on it. gated lists the clients
 	// holding replies back; gatedN is its length, read by the committer's
 	// goroutine to decide whom to wake (durWake, durMsg).
-	lastSeq   uint64
-	replyOut  []*batch // executed batches to send back once this turn's effects are handed off
-	gated     []*client
-	gatedN    atomic.Int32
-	durWake   atomicBool
-	durMsg    msg
-	Stats     LoopStats
+	lastSeq  uint64
+	replyOut []*batch // executed batches to send back once this turn's effects are handed off
+	gated    []*client
+	gatedN   atomic.Int32
+	durWake  atomicBool
+	durMsg   msg
+	Stats    LoopStats
 }
 
 // Index is the loop's position, which the slot map refers to.
