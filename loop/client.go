@@ -62,6 +62,11 @@ func (l *Loop) process(cl *client) {
 		_, _ = cl.conn.Discard(-1)
 		return
 	}
+	select {
+	case <-l.eng.ready:
+	default:
+		return // start-up: not every loop can be reached yet
+	}
 	if cl.bounced.pending() && (cl.inflight > 0 || !l.replay(cl, &cl.bounced)) {
 		return // older commands first
 	}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
@@ -106,9 +107,12 @@ type Engine struct {
 	exec   *executor
 	gnet   gnet.Engine
 
-	mu      sync.Mutex // guards byEL and known until ready
+	mu      sync.Mutex // guards byEL, known and anchorPorts until ready
 	byEL    map[gnet.EventLoop]*Loop
 	known   int
+	// anchorPorts are the local ports of discovery's own connections, so
+	// that OnOpen tells them from clients that connect during start-up.
+	anchorPorts map[int]bool
 	ready   chan struct{}
 	started atomic.Bool
 
@@ -151,7 +155,7 @@ func New(opts Options) (*Engine, error) {
 	}
 	cfg := opts.Config()
 	e := &Engine{
-		opts: opts, byEL: make(map[gnet.EventLoop]*Loop),
+		opts: opts, byEL: make(map[gnet.EventLoop]*Loop), anchorPorts: make(map[int]bool),
 		ready: make(chan struct{}), stopped: make(chan struct{}), startTime: time.Now(),
 	}
 	e.rnd.Store(uint64(time.Now().UnixNano()))
@@ -276,7 +280,7 @@ func (e *Engine) discover(ready chan<- error) {
 			time.Sleep(time.Millisecond)
 			continue
 		}
-		c, err := net.DialTimeout("tcp", addr, time.Second)
+		c, err := e.dialAnchor(addr)
 		if err != nil {
 			time.Sleep(5 * time.Millisecond)
 			continue
@@ -295,9 +299,65 @@ func (e *Engine) discover(ready chan<- error) {
 		}
 	}
 	close(e.ready)
+	// Clients that connected during start-up waited with their input
+	// unread (process holds it until ready): serve it now.
+	for _, l := range e.loops {
+		l.send(&msg{kind: msgFunc, fn: func(l *Loop) {
+			for cl := range l.clients {
+				l.process(cl)
+			}
+		}})
+	}
 	if ready != nil {
 		ready <- nil
 	}
+}
+
+// dialAnchor connects one discovery connection, recording its local port
+// before the connection is made so that OnOpen can recognise it.
+func (e *Engine) dialAnchor(addr string) (net.Conn, error) {
+	d := net.Dialer{Timeout: time.Second, Control: func(network, _ string, rc syscall.RawConn) error {
+		var err error
+		cerr := rc.Control(func(fd uintptr) {
+			var sa syscall.Sockaddr = &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}
+			if network == "tcp6" {
+				sa = &syscall.SockaddrInet6{Addr: [16]byte{15: 1}}
+			}
+			if err = syscall.Bind(int(fd), sa); err != nil {
+				return
+			}
+			var got syscall.Sockaddr
+			if got, err = syscall.Getsockname(int(fd)); err != nil {
+				return
+			}
+			port := 0
+			switch a := got.(type) {
+			case *syscall.SockaddrInet4:
+				port = a.Port
+			case *syscall.SockaddrInet6:
+				port = a.Port
+			}
+			e.mu.Lock()
+			e.anchorPorts[port] = true
+			e.mu.Unlock()
+		})
+		if cerr != nil {
+			return cerr
+		}
+		return err
+	}}
+	return d.Dial("tcp", addr)
+}
+
+// isAnchor reports whether a connection from remote is one of discovery's.
+func (e *Engine) isAnchor(remote net.Addr) bool {
+	a, ok := remote.(*net.TCPAddr)
+	if !ok || !a.IP.IsLoopback() {
+		return false
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.anchorPorts[a.Port]
 }
 
 // loopOf maps a gnet event loop to ours, assigning the next free index the

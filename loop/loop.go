@@ -310,9 +310,13 @@ func (e *Engine) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	select {
 	case <-e.ready:
 	default:
-		// A discovery connection: not a client.
-		c.SetContext(&client{loop: l, conn: c, anchor: true})
-		return nil, gnet.None
+		if e.isAnchor(c.RemoteAddr()) {
+			// A discovery connection: not a client.
+			c.SetContext(&client{loop: l, conn: c, anchor: true})
+			return nil, gnet.None
+		}
+		// A client that connected during start-up: its input waits until
+		// every loop is known (see process and discover).
 	}
 	if cfg.ProtectedMode && cfg.RequirePass == "" && !isLoopback(c.RemoteAddr()) {
 		e.Stats.Rejected.Add(1)
