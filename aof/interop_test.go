@@ -10,6 +10,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -66,7 +68,7 @@ func (rc *rawConn) do(t *testing.T, args ...string) string {
 
 // startRedis runs redis-server 7.0 on the AOF directory dir/appendonlydir
 // and returns a connection once it has loaded.
-func startRedis(t *testing.T, dir string) *rawConn {
+func startRedis(t *testing.T, dir string) (*rawConn, func()) {
 	t.Helper()
 	port := freePort(t)
 	var logBuf bytes.Buffer
@@ -77,13 +79,17 @@ func startRedis(t *testing.T, dir string) *rawConn {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() || testing.Verbose() {
-			t.Logf("redis-server log:\n%s", logBuf.String())
-		}
-	})
+	var once sync.Once
+	stop := func() { // SIGTERM: Redis flushes its AOF and exits
+		once.Do(func() {
+			cmd.Process.Signal(syscall.SIGTERM)
+			cmd.Wait()
+			if t.Failed() {
+				t.Logf("redis-server log:\n%s", logBuf.String())
+			}
+		})
+	}
+	t.Cleanup(stop)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
@@ -91,7 +97,7 @@ func startRedis(t *testing.T, dir string) *rawConn {
 			rc := &rawConn{c, bufio.NewReader(c)}
 			t.Cleanup(func() { c.Close() })
 			if rc.do(t, "PING") == "+PONG" {
-				return rc
+				return rc, stop
 			}
 		}
 		if time.Now().After(deadline) {
@@ -132,7 +138,7 @@ func TestInteropRedis(t *testing.T) {
 				t.Fatalf("redis-check-aof did not say valid:\n%s", out)
 			}
 
-			rc := startRedis(t, top)
+			rc, _ := startRedis(t, top)
 			for _, c := range []struct {
 				args []string
 				want string
@@ -165,5 +171,56 @@ func TestInteropRedis(t *testing.T) {
 				t.Fatalf("last command loaded back = %q; all: %q", last, c.got)
 			}
 		})
+	}
+}
+
+// TestInteropRedisWrittenDir: a directory redis-server 7.0 created and wrote
+// (transactions included) loads in Basalt, which appends to it, and Redis
+// then loads both parts.
+func TestInteropRedisWrittenDir(t *testing.T) {
+	needBinary(t, redisServer)
+	top := t.TempDir()
+	rc, stop := startRedis(t, top)
+	rc.do(t, "SET", "a", "1")
+	rc.do(t, "MULTI")
+	rc.do(t, "INCR", "n")
+	rc.do(t, "SET", "t", "x y")
+	rc.do(t, "EXEC")
+	rc.do(t, "SELECT", "5")
+	rc.do(t, "SADD", "s", "m1", "m2")
+	stop()
+
+	opts := Options{Dir: filepath.Join(top, "appendonlydir"), FileName: "appendonly.aof", Fsync: Always, Logf: t.Logf}
+	var c collect
+	st, err := Load(opts, c.apply)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "SELECT 0|SET a 1|INCR n|SET t x y|SELECT 5|SADD s m1 m2"
+	if strings.Join(c.got, "|") != want || st.Truncated {
+		t.Fatalf("loaded %q, want %q", strings.Join(c.got, "|"), want)
+	}
+	l, err := Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := l.Stats(); st.BaseSize == 0 || st.CurrentSize <= st.BaseSize {
+		t.Fatalf("sizes of Redis's files: %+v", st)
+	}
+	l.Append(cat(resp("SELECT", "0"), resp("SET", "b", "2")))
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rc, _ = startRedis(t, top)
+	for _, q := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"GET", "a"}, "1"}, {[]string{"GET", "b"}, "2"}, {[]string{"GET", "n"}, "1"},
+		{[]string{"SELECT", "5"}, "+OK"}, {[]string{"SCARD", "s"}, ":2"},
+	} {
+		if got := rc.do(t, q.args...); got != q.want {
+			t.Errorf("%v = %q, want %q", q.args, got, q.want)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -93,6 +94,7 @@ const (
 type Log struct {
 	opts Options
 	f    *os.File // the last incr file, O_APPEND; used by the committer and its fsyncs
+	fd   int      // f's descriptor
 	pool bytebufferpool.Pool
 
 	mu      sync.Mutex
@@ -155,8 +157,16 @@ func open(opts Options, h *hooks) (*Log, error) {
 		}
 	} else if len(m.Incr) == 0 {
 		// Only a base: start an incr file after the highest seq, as Redis's
-		// openNewIncrAofForAppend.
-		e := manifestEntry{Name: incrName(opts.FileName, m.maxIncrSeq()+1), Seq: m.maxIncrSeq() + 1, Type: typeIncr}
+		// openNewIncrAofForAppend (which looks at incr entries only; history
+		// incr files are counted too so that none is overwritten).
+		seq := m.maxIncrSeq()
+		for _, h := range m.Hist {
+			if strings.HasSuffix(h.Name, incrSuffix+aofSuffix) {
+				seq = max(seq, h.Seq)
+			}
+		}
+		seq++
+		e := manifestEntry{Name: incrName(opts.FileName, seq), Seq: seq, Type: typeIncr}
 		if err := createFile(opts.Dir, e.Name, nil); err != nil {
 			return nil, err
 		}
@@ -187,6 +197,7 @@ func open(opts Options, h *hooks) (*Log, error) {
 	if l.f, err = os.OpenFile(filepath.Join(opts.Dir, last), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644); err != nil {
 		return nil, fmt.Errorf("Can't open the append-only file %s: %w", last, err)
 	}
+	l.fd = int(l.f.Fd())
 	l.policy.Store(int32(opts.Fsync))
 	l.pending = l.pool.Get()
 	if h != nil {
@@ -432,7 +443,7 @@ func (l *Log) flush(c *committer, policy Policy) {
 		werr = &WriteError{Op: "write", Err: errnoOf(err)}
 	}
 	if werr == nil && policy == Always {
-		if err := l.fdatasync(int(l.f.Fd())); err != nil {
+		if err := l.fdatasync(l.fd); err != nil {
 			werr = &WriteError{Op: "fdatasync", Err: err}
 		} else {
 			l.fsyncs.Add(1)
@@ -499,7 +510,7 @@ func (l *Log) startFsync(c *committer) {
 	c.lastFsync = time.Now()
 	l.fsyncStart.Store(c.lastFsync.UnixNano())
 	target := c.size
-	fd := int(l.f.Fd())
+	fd := l.fd
 	go func() {
 		l.fsyncDone <- fsyncResult{target, l.fdatasync(fd)}
 	}()
@@ -540,7 +551,7 @@ func (l *Log) finish(c *committer) {
 	if werr := l.writeErr.Load(); c.inflight != nil && werr != nil {
 		err = werr
 	}
-	if ferr := l.fdatasync(int(l.f.Fd())); ferr != nil && err == nil {
+	if ferr := l.fdatasync(l.fd); ferr != nil && err == nil {
 		err = &WriteError{Op: "fdatasync", Err: ferr}
 	} else if ferr == nil {
 		l.fsyncs.Add(1)

@@ -60,7 +60,9 @@ func (e *rdbError) Error() string { return e.msg + " at offset " + strconv.Forma
 // so that an old-style AOF tail after it can be replayed. A truncated RDB
 // is an error even with aof-load-truncated, as in Redis.
 func checkEmptyRDB(b []byte) (int, error) {
-	short := func(p int) error { return &rdbError{int64(p), "Short read loading the RDB base"} }
+	// A short read is reported at the end of b, which tells the caller to
+	// read more of the file and try again.
+	short := func(int) error { return &rdbError{int64(len(b)), "Short read loading the RDB base"} }
 	if len(b) < 9 {
 		return 0, short(len(b))
 	}

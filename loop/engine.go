@@ -107,14 +107,14 @@ type Engine struct {
 	exec   *executor
 	gnet   gnet.Engine
 
-	mu      sync.Mutex // guards byEL, known and anchorPorts until ready
-	byEL    map[gnet.EventLoop]*Loop
-	known   int
+	mu    sync.Mutex // guards byEL, known and anchorPorts until ready
+	byEL  map[gnet.EventLoop]*Loop
+	known int
 	// anchorPorts are the local ports of discovery's own connections, so
 	// that OnOpen tells them from clients that connect during start-up.
 	anchorPorts map[int]bool
-	ready   chan struct{}
-	started atomic.Bool
+	ready       chan struct{}
+	started     atomic.Bool
 
 	nextID       atomic.Int64
 	Stats        Stats
