@@ -211,6 +211,12 @@ func TestInteropRedisWrittenDir(t *testing.T) {
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := os.Stat(redisCheckAOF); err == nil {
+		out, err := exec.Command(redisCheckAOF, filepath.Join(opts.Dir, "appendonly.aof.manifest")).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "is valid") {
+			t.Fatalf("redis-check-aof: %v\n%s", err, out)
+		}
+	}
 	rc, _ = startRedis(t, top)
 	for _, q := range []struct {
 		args []string

@@ -24,8 +24,21 @@ type Replayer struct {
 }
 
 // Replayer returns a replayer starting in database 0; now is the time
-// expiry is judged against.
-func (e *Engine) Replayer(now int64) *Replayer { return &Replayer{e: e, now: now} }
+// expiry is judged against. Call Done when the log is replayed.
+func (e *Engine) Replayer(now int64) *Replayer {
+	r := &Replayer{e: e, now: now}
+	for _, sh := range e.shards {
+		sh.Log = &r.log // expiry's DEL records are dropped too
+	}
+	return r
+}
+
+// Done gives the shards back to their loops' effect logs.
+func (r *Replayer) Done() {
+	for i, sh := range r.e.shards {
+		sh.Log = &r.e.loops[i].log
+	}
+}
 
 // Apply runs one command. SELECT switches the database. As Redis does when
 // loading an AOF, a command's error reply is ignored, and a command that
@@ -51,9 +64,6 @@ func (r *Replayer) Apply(args [][]byte) error {
 	if (spec.Arity > 0 && len(args) != spec.Arity) || (spec.Arity < 0 && len(args) < -spec.Arity) {
 		return fmt.Errorf("wrong number of arguments for '%s'", spec.Name)
 	}
-	for _, sh := range e.shards {
-		sh.Log = &r.log
-	}
 	r.w.B, r.w.Proto = r.w.B[:0], 2
 	c := command.Ctx{
 		Args: args, Out: &r.w, Log: &r.log, Shards: e.shards, Slots: e.slots.Load(), DB: r.db,
@@ -61,8 +71,5 @@ func (r *Replayer) Apply(args [][]byte) error {
 	}
 	spec.Run(&c)
 	r.log.Reset()
-	for i, sh := range e.shards {
-		sh.Log = &e.loops[i].log
-	}
 	return nil
 }

@@ -22,6 +22,7 @@ func (s *Server) aofOptions(cfg *config.Config, eng *loop.Engine) aof.Options {
 		FileName:      cfg.AppendFileName,
 		Fsync:         p,
 		LoadTruncated: cfg.AOFLoadTruncated,
+		NoRDBPreamble: !cfg.AOFUseRDBPreamble,
 		Logf:          func(f string, a ...any) { s.log.Warn(fmt.Sprintf(f, a...)) },
 		OnDurable:     eng.Durable,
 	}
@@ -34,6 +35,7 @@ func (s *Server) openAOF(cfg *config.Config, eng *loop.Engine) error {
 	start := time.Now()
 	r := eng.Replayer(start.UnixMilli())
 	st, err := aof.Load(opts, r.Apply)
+	r.Done()
 	if err != nil {
 		return err
 	}
