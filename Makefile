@@ -21,7 +21,7 @@ unit:
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v /e2e)
 
 race:
-	$(GO) test -count=1 -race ./loop/ ./keyspace/
+	$(GO) test -count=1 -race ./loop/ ./keyspace/ ./aof/
 
 e2e:
 	$(GO) test -count=1 -timeout 15m ./e2e/
@@ -41,12 +41,16 @@ arm64:
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./resp/
+	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime 60s ./aof/
 
 soak:
 	BASALT_SOAK=1 $(GO) test -count=1 -timeout 60m -run 'Soak|Random' ./e2e/
 
+# In-memory and AOF (always, everysec) tables, then start-up replay of 1M writes.
+BENCH_ARGS ?= -aof always,everysec -aof-dir /var/tmp
 bench:
 	$(GO) run ./bench/cmd/sidebyside $(BENCH_ARGS)
+	$(GO) run ./bench/cmd/replay -n 1000000
 
 clean:
 	rm -rf bin

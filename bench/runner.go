@@ -198,10 +198,27 @@ func (r *Runner) RunOnce(ctx context.Context, srv *Server, pipeline, size int) (
 		r.warned[srv.Name+"flushall"] = true
 		r.progressf("warning: FLUSHALL on %s failed (%v); runs will not start from an empty keyspace\n", srv.Name, err)
 	}
-	rctx, cancel := context.WithTimeout(ctx, r.cfg.RunTimeout)
+	res, err := r.runBenchmark(ctx, srv, r.cfg.BenchmarkArgs(srv.Port, pipeline, size))
+	if err != nil {
+		return nil, err
+	}
+	for _, x := range res {
+		r.progressf("  %-6s P=%-3d d=%-5d %-8s %12.0f ops/s  p50 %7.3f ms  p99 %7.3f ms\n",
+			srv.Name, pipeline, size, x.Test, x.RPS, x.P50, x.P99)
+	}
+	return res, nil
+}
+
+// runBenchmark runs redis-benchmark with args (which must include -q --csv)
+// against srv, within cfg.RunTimeout, and parses its results.
+func (r *Runner) runBenchmark(ctx context.Context, srv *Server, args []string) ([]Result, error) {
+	return runBenchmark(ctx, r.cfg, srv, args, r.progressf)
+}
+
+func runBenchmark(ctx context.Context, cfg Config, srv *Server, args []string, progressf func(string, ...any)) ([]Result, error) {
+	rctx, cancel := context.WithTimeout(ctx, cfg.RunTimeout)
 	defer cancel()
-	args := r.cfg.BenchmarkArgs(srv.Port, pipeline, size)
-	cmd := exec.CommandContext(rctx, r.cfg.BenchmarkBin, args...)
+	cmd := exec.CommandContext(rctx, cfg.BenchmarkBin, args...)
 	cmd.SysProcAttr = serverProcAttr() // dies with this program, like the servers
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout = &stdout
@@ -212,7 +229,7 @@ func (r *Runner) RunOnce(ctx context.Context, srv *Server, pipeline, size int) (
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, fmt.Errorf("bench: redis-benchmark against %s timed out after %v", srv.Name, r.cfg.RunTimeout)
+		return nil, fmt.Errorf("bench: redis-benchmark against %s timed out after %v", srv.Name, cfg.RunTimeout)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("bench: redis-benchmark against %s: %v: %s", srv.Name, err, lastLine(stderr.String()+stdout.String()))
@@ -221,11 +238,7 @@ func (r *Runner) RunOnce(ctx context.Context, srv *Server, pipeline, size int) (
 	if err != nil {
 		return nil, fmt.Errorf("bench: against %s: %w (stderr: %s)", srv.Name, err, lastLine(stderr.String()))
 	}
-	for _, x := range res {
-		r.progressf("  %-6s P=%-3d d=%-5d %-8s %12.0f ops/s  p50 %7.3f ms  p99 %7.3f ms\n",
-			srv.Name, pipeline, size, x.Test, x.RPS, x.P50, x.P99)
-	}
-	r.progressf("  %-6s P=%-3d d=%-5d took %.1fs\n", srv.Name, pipeline, size, time.Since(start).Seconds())
+	progressf("  %-6s took %.1fs: redis-benchmark %s\n", srv.Name, time.Since(start).Seconds(), ShellJoin(args))
 	return res, nil
 }
 

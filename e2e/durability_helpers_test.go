@@ -271,7 +271,11 @@ func mustCall(t testing.TB, c *Client, args ...string) Value {
 	t.Helper()
 	v, err := call(c, args...)
 	if err != nil {
-		t.Fatalf("%s: %v", argsText(bs(args...)), err)
+		shown := args
+		if len(shown) > 6 {
+			shown = append(shown[:5:5], fmt.Sprintf("...(%d arguments in all)", len(args)))
+		}
+		t.Fatalf("%s: %v", argsText(bs(shown...)), err)
 	}
 	return v
 }

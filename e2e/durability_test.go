@@ -22,7 +22,7 @@ import (
 //
 //	BASALT_CRASH_ROUNDS=N   rounds of TestCrashAlwaysKeepsAcknowledgedWrites (default 20)
 //	BASALT_CRASH_SEED=S     replay one random schedule (the seed is logged on failure)
-//	BASALT_SOAK=1           TestSoakCrashAlways: 200 longer rounds (make soak)
+//	BASALT_SOAK=1           TestSoakCrashAlways: 200 longer rounds in epochs of 20 (make soak)
 //
 // A SIGKILL loses what the process had not yet handed to the kernel, not
 // what the kernel had not yet written to the disk: these tests check that
@@ -30,8 +30,8 @@ import (
 // Basalt's aof_fsyncs counter) that fdatasync is called, but they cannot
 // simulate a power loss.
 
-// crashCounters is how many shared counters the writers INCRBY; few, so that
-// every loop sees concurrent increments of the same key.
+// The crash test's shape: a few writers, and few shared counters so that
+// every counter sees concurrent increments from several connections.
 const (
 	crashWriters  = 4
 	crashCounters = 6
@@ -53,7 +53,7 @@ func TestCrashAlwaysKeepsAcknowledgedWrites(t *testing.T) {
 		}
 		rounds = n
 	}
-	runCrashRounds(t, rounds, 350*time.Millisecond)
+	runCrashRounds(t, rounds, 20, 350*time.Millisecond)
 }
 
 // TestSoakCrashAlways is the long form of the crash test, for make soak.
@@ -61,7 +61,7 @@ func TestSoakCrashAlways(t *testing.T) {
 	if os.Getenv("BASALT_SOAK") != "1" {
 		t.Skip("set BASALT_SOAK=1 for the long crash test")
 	}
-	runCrashRounds(t, 200, 1500*time.Millisecond)
+	runCrashRounds(t, 200, 20, 1500*time.Millisecond)
 }
 
 // crashModel is what the test knows the server must hold, carried across
@@ -110,7 +110,10 @@ func newOutcome() *roundOutcome {
 	return o
 }
 
-func runCrashRounds(t *testing.T, rounds int, maxTraffic time.Duration) {
+// runCrashRounds runs rounds crash rounds in epochs of at most epoch
+// rounds: each epoch starts from an empty data directory, so that the log
+// (Basalt has no rewrite yet) and the model stay small in long runs.
+func runCrashRounds(t *testing.T, rounds, epoch int, maxTraffic time.Duration) {
 	kind := requireDurableTarget(t)
 	seed := time.Now().UnixNano()
 	if v := os.Getenv("BASALT_CRASH_SEED"); v != "" {
@@ -120,16 +123,23 @@ func runCrashRounds(t *testing.T, rounds int, maxTraffic time.Duration) {
 		}
 	}
 	rng := rand.New(rand.NewSource(seed))
-	dir := t.TempDir()
 	flags := []string{"--appendonly", "yes", "--appendfsync", "always"}
-	m := &crashModel{sets: map[string]string{}}
-	for w := range m.groups {
-		m.groups[w] = groupBounds{lower: -1, upper: -1}
-		m.groupKeys[w] = spreadKeys(fmt.Sprintf("grp%d", w))
-	}
 	start := time.Now()
-	srv := startDurable(t, kind, dir, flags...)
+	var (
+		dir string
+		m   *crashModel
+		srv *durableProc
+	)
 	for round := 1; round <= rounds; round++ {
+		if (round-1)%epoch == 0 {
+			if srv != nil {
+				srv.kill()
+				os.RemoveAll(dir)
+			}
+			dir = t.TempDir()
+			m = newCrashModel()
+			srv = startDurable(t, kind, dir, flags...)
+		}
 		traffic := time.Duration(rng.Int63n(int64(maxTraffic)))
 		if rng.Intn(10) == 0 {
 			traffic = 0 // kill while the writers are still connecting
@@ -145,15 +155,24 @@ func runCrashRounds(t *testing.T, rounds int, maxTraffic time.Duration) {
 		srv = startDurable(t, kind, dir, flags...)
 		c := srv.dial(t)
 		if !verifyCrashRound(t, c, m, outs) {
-			t.Fatalf("round %d (seed %d, %v of traffic, %d operations): acknowledged writes lost or half applied; "+
-				"BASALT_CRASH_SEED=%d reproduces the schedule\nserver output after restart:\n%s",
+			t.Fatalf("round %d (seed %d, %v of traffic, %d operations): acknowledged writes lost or half applied "+
+				"(BASALT_CRASH_SEED=%d replays the same random choices, not the same timing)\nserver output after restart:\n%s",
 				round, seed, traffic, nops, seed, srv.out)
 		}
 		c.Close()
-		t.Logf("round %d: %v of traffic, %d operations, %d unique keys so far", round, traffic.Round(time.Millisecond), nops, len(m.sets))
+		t.Logf("round %d: %v of traffic, %d operations, %d unique keys in this epoch", round, traffic.Round(time.Millisecond), nops, len(m.sets))
 	}
 	srv.kill()
 	t.Logf("%d rounds in %v (seed %d)", rounds, time.Since(start).Round(time.Millisecond), seed)
+}
+
+func newCrashModel() *crashModel {
+	m := &crashModel{sets: map[string]string{}}
+	for w := range m.groups {
+		m.groups[w] = groupBounds{lower: -1, upper: -1}
+		m.groupKeys[w] = spreadKeys(fmt.Sprintf("grp%d", w))
+	}
+	return m
 }
 
 // crashRound runs the writers and a reader against addr for traffic, then
@@ -704,7 +723,7 @@ func TestAOFInteropWithRedis(t *testing.T) {
 	t.Run("to-redis", func(t *testing.T) {
 		dir := t.TempDir()
 		srv := startDurable(t, kind, dir, "--appendonly", "yes", "--appendfsync", "always")
-		writeInteropDataset(t, srv)
+		writeInteropDataset(t, srv, true)
 		c := srv.dial(t)
 		want := dumpDataset(t, c)
 		c.Close()
@@ -724,30 +743,38 @@ func TestAOFInteropWithRedis(t *testing.T) {
 		}
 	})
 
-	t.Run("from-redis", func(t *testing.T) {
-		dir := t.TempDir()
-		red := startDurable(t, "redis", dir, "--appendonly", "yes", "--appendfsync", "always",
-			"--aof-use-rdb-preamble", "no")
-		writeInteropDataset(t, red)
-		rc := red.dial(t)
-		want := dumpDataset(t, rc)
-		rc.Close()
-		red.term(t)
-		srv := startDurable(t, kind, dir, "--appendonly", "yes")
-		c := srv.dial(t)
-		t.Logf("redis-server served %s before stopping", datasetSummary(want))
-		compareDatasets(t, "redis-server", want, kind, dumpDataset(t, c), 10*time.Second)
-		if t.Failed() {
-			t.Logf("%s's log:\n%s", kind, srv.out)
+	// FLUSHDB gets a case of its own: the main case should not fail just
+	// because replay lacks it.
+	for _, flushes := range []bool{false, true} {
+		name := "from-redis"
+		if flushes {
+			name += "-flushdb"
 		}
-	})
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			red := startDurable(t, "redis", dir, "--appendonly", "yes", "--appendfsync", "always",
+				"--aof-use-rdb-preamble", "no")
+			writeInteropDataset(t, red, flushes)
+			rc := red.dial(t)
+			want := dumpDataset(t, rc)
+			rc.Close()
+			red.term(t)
+			srv := startDurable(t, kind, dir, "--appendonly", "yes")
+			c := srv.dial(t)
+			t.Logf("redis-server served %s before stopping", datasetSummary(want))
+			compareDatasets(t, "redis-server", want, kind, dumpDataset(t, c), 10*time.Second)
+			if t.Failed() {
+				t.Logf("%s's log:\n%s", kind, srv.out)
+			}
+		})
+	}
 }
 
 // writeInteropDataset writes strings and keys with expiry, in several
 // databases from two interleaved connections (so the log must switch
-// databases back and forth). A command the server does not know is
+// databases back and forth); flushes adds FLUSHDB. A command the server does not know is
 // skipped with a note: this test is about the log, not command coverage.
-func writeInteropDataset(t *testing.T, srv *durableProc) {
+func writeInteropDataset(t *testing.T, srv *durableProc, flushes bool) {
 	t.Helper()
 	a, b := srv.dial(t), srv.dial(t)
 	run := func(c *Client, args ...string) {
@@ -788,8 +815,13 @@ func writeInteropDataset(t *testing.T, srv *durableProc) {
 		{"SET", "r1", "renamed"}, {"RENAME", "r1", "r2"},
 		{"SETNX", "nx", "first"}, {"SETNX", "nx", "second"},
 		{"MSETNX", "mnx1", "1", "mnx2", "2"},
-		{"SELECT", "5"}, {"SET", "z", "1"}, {"FLUSHDB"}, {"SET", "z2", "2"},
-		{"SELECT", "0"},
+	}
+	if flushes {
+		script = append(script, [][]string{
+			{"SELECT", "5"}, {"SET", "z", "1"}, {"FLUSHDB"}, {"SET", "z2", "2"},
+			{"SELECT", "6"}, {"SET", "z", "1"}, {"FLUSHDB", "ASYNC"},
+			{"SELECT", "0"},
+		}...)
 	}
 	for _, cmd := range script {
 		run(a, cmd...)
@@ -809,4 +841,100 @@ func writeInteropDataset(t *testing.T, srv *durableProc) {
 	time.Sleep(20 * time.Millisecond) // "gone" has expired
 	a.Close()
 	b.Close()
+}
+
+// TestAOFFsyncCounters checks through INFO persistence that appendfsync
+// always really calls fdatasync for every acknowledged write of a lone
+// client (a SIGKILL cannot tell a written page from a synced one), that
+// everysec does not, and that CONFIG SET appendfsync switches between
+// them. aof_fsyncs and aof_batches are Basalt's own fields, so this test
+// does not run against redis-server.
+func TestAOFFsyncCounters(t *testing.T) {
+	if kind := requireDurableTarget(t); kind != "basalt" {
+		t.Skip("aof_fsyncs and aof_batches are Basalt's fields")
+	}
+	srv := startDurable(t, "basalt", t.TempDir(), "--appendonly", "yes", "--appendfsync", "always")
+	c := srv.dial(t)
+	info := func() map[string]string {
+		t.Helper()
+		fields := map[string]string{}
+		for _, line := range strings.Split(string(mustCall(t, c, "INFO", "persistence").Str), "\r\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok {
+				fields[k] = v
+			}
+		}
+		return fields
+	}
+	counter := func(f map[string]string, name string) int64 {
+		t.Helper()
+		n, err := strconv.ParseInt(f[name], 10, 64)
+		if err != nil {
+			t.Fatalf("INFO persistence %s = %q", name, f[name])
+		}
+		return n
+	}
+	f0 := info()
+	for name, want := range map[string]string{"aof_enabled": "1", "aof_last_write_status": "ok", "aof_rewrite_in_progress": "0"} {
+		if f0[name] != want {
+			t.Errorf("INFO persistence %s = %q, want %q", name, f0[name], want)
+		}
+	}
+	for _, name := range []string{"aof_current_size", "aof_base_size", "aof_delayed_fsync", "aof_pending_bio_fsync", "aof_buffer_length", "aof_fsyncs", "aof_batches"} {
+		if _, ok := f0[name]; !ok {
+			t.Errorf("INFO persistence lacks %s", name)
+		}
+	}
+
+	const n = 200
+	for i := 0; i < n; i++ {
+		mustCall(t, c, "SET", fmt.Sprintf("k:%d", i), "v")
+	}
+	f1 := info()
+	fsyncs, batches := counter(f1, "aof_fsyncs")-counter(f0, "aof_fsyncs"), counter(f1, "aof_batches")-counter(f0, "aof_batches")
+	if fsyncs < n || batches < n {
+		t.Errorf("always: %d sequential acknowledged SETs took %d fdatasyncs in %d batches; want one each at least", n, fsyncs, batches)
+	}
+	if grow := counter(f1, "aof_current_size") - counter(f0, "aof_current_size"); grow < n*20 {
+		t.Errorf("aof_current_size grew by %d bytes for %d SETs", grow, n)
+	}
+
+	// One client's pipeline shares batches (group commit).
+	var buf []byte
+	for i := 0; i < 1000; i++ {
+		buf = AppendCommand(buf, bs("SET", fmt.Sprintf("p:%d", i), "v"))
+	}
+	if err := c.WriteRaw(buf); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 1000; i++ {
+		if raw, err := c.ReadReply(); err != nil || string(raw) != "+OK\r\n" {
+			t.Fatalf("pipelined SET %d: %q %v", i, raw, err)
+		}
+	}
+	f2 := info()
+	t.Logf("always: a pipeline of 1000 SETs took %d fdatasyncs in %d batches",
+		counter(f2, "aof_fsyncs")-counter(f1, "aof_fsyncs"), counter(f2, "aof_batches")-counter(f1, "aof_batches"))
+
+	// everysec, switched at run time: at most about one fdatasync a second.
+	mustCall(t, c, "CONFIG", "SET", "appendfsync", "everysec")
+	if v := mustCall(t, c, "CONFIG", "GET", "appendfsync"); len(v.Elems) != 2 || string(v.Elems[1].Str) != "everysec" {
+		t.Errorf("CONFIG GET appendfsync after CONFIG SET everysec: %s", quoteReply(v.Raw))
+	}
+	f2 = info()
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		mustCall(t, c, "SET", fmt.Sprintf("e:%d", i), "v")
+	}
+	f3 := info()
+	elapsed := time.Since(start)
+	if fsyncs := counter(f3, "aof_fsyncs") - counter(f2, "aof_fsyncs"); fsyncs > int64(elapsed/time.Second)+3 {
+		t.Errorf("everysec: %d fdatasyncs during %v of sequential SETs", fsyncs, elapsed)
+	}
+	mustCall(t, c, "CONFIG", "SET", "appendfsync", "always")
+	for i := 0; i < 20; i++ {
+		mustCall(t, c, "SET", fmt.Sprintf("a:%d", i), "v")
+	}
+	if fsyncs := counter(info(), "aof_fsyncs") - counter(f3, "aof_fsyncs"); fsyncs < 20 {
+		t.Errorf("always again: 20 sequential SETs took %d fdatasyncs", fsyncs)
+	}
 }

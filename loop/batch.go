@@ -17,6 +17,10 @@ type request struct {
 	// and sends it back unexecuted (see rebalance.go).
 	routed  *command.SlotMap
 	bounced bool
+	// The reply gate: the log position the reply waits for, or needTurn
+	// when it waits for the executing loop's effects of this turn.
+	need     uint64
+	needTurn bool
 }
 
 // batch carries the requests one loop sends another during one turn, and
@@ -33,7 +37,6 @@ type batch struct {
 	ends    []int // end offset in arena of each arg
 	argv    [][]byte
 	replies []byte
-	need    uint64 // log position the replies wait for (reply gate), 0 if none
 }
 
 func (b *batch) reset() {
@@ -43,7 +46,6 @@ func (b *batch) reset() {
 	clear(b.argv)
 	b.argv = b.argv[:0]
 	b.replies = b.replies[:0]
-	b.need = 0
 }
 
 // add copies one command into the batch.

@@ -273,8 +273,16 @@ func (l *Loop) dispatch(cl *client, args [][]byte, replayed *bool) bool {
 		l.w.B = nil
 		if replyDropped(cl, replayed) { // after running: CLIENT REPLY ON shows its +OK
 			cl.out = cl.out[:mark]
-		} else {
-			l.inlineReply(cl, mark)
+		} else if e.gateOn() && spec.Scope != command.ScopeConn {
+			if spec.Flags&command.FlagWrite != 0 || spec.Scope == command.ScopeAll && spec.Flags&command.FlagReadOnly != 0 {
+				l.inlineReply(cl, mark)
+			} else if spec.Scope == command.ScopeAll {
+				// INFO, CLIENT LIST: not data.
+			} else if need, turn := l.readNeed(spec, args, cl.sess.DB); turn {
+				l.inlineReply(cl, mark)
+			} else {
+				l.gate(cl, need)
+			}
 		}
 		if cl.sess.Close {
 			closeAfterReply(cl)

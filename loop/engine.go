@@ -124,7 +124,8 @@ type Engine struct {
 	stopped      chan struct{}
 	rnd          atomic.Uint64
 	// durable is the highest log position known durable (see Durable).
-	durable atomic.Uint64
+	durable   atomic.Uint64
+	replyGate atomic.Bool
 }
 
 // Durable records that log positions up to seq are durable and wakes the

@@ -5,6 +5,7 @@ import (
 
 	"github.com/basaltdb/basalt/command"
 	"github.com/basaltdb/basalt/effect"
+	"github.com/basaltdb/basalt/internal/hash"
 	"github.com/basaltdb/basalt/resp"
 )
 
@@ -110,13 +111,38 @@ func (x *executor) execute(t *txn) {
 	// The reply may depend on anything the parked loops hold, and on the
 	// transaction's own effects, which replay all or nothing.
 	t.need = 0
-	for _, l := range t.loops {
-		t.need = max(t.need, l.lastSeq)
+	if e.gateOn() {
+		if t.fn == nil && t.spec.Scope == command.ScopeKeys && t.spec.Flags&command.FlagWrite == 0 {
+			// A read over keys of parked loops: their pending writes only.
+			for _, p := range t.spec.Keys(t.args, nil) {
+				o := e.loops[c.Slots[hash.Slot(t.args[p])]]
+				if s := o.pendKeys[gateKey(t.db, t.args[p])]; s > t.need {
+					t.need = s
+				}
+			}
+		} else if t.fn == nil && t.spec.Flags&(command.FlagWrite|command.FlagReadOnly) != 0 {
+			// A write, or a read over the whole keyspace (DBSIZE, KEYS,
+			// SCAN): anything the loops hold. INFO and CLIENT do not wait,
+			// so the state of a failing disk can always be inspected.
+			for _, l := range t.loops {
+				t.need = max(t.need, l.lastSeq)
+			}
+		}
 	}
 	if !t.log.Empty() && e.opts.Effects != nil {
 		t.log.Atomic(effect.Mark{})
 		if seq := e.opts.Effects(-1, &t.log); seq > 0 {
 			t.need = max(t.need, seq)
+			if t.fn == nil && t.spec.Flags&command.FlagWrite != 0 && t.spec.Scope == command.ScopeKeys {
+				// Later reads of these keys wait for this position.
+				for _, p := range t.spec.Keys(t.args, nil) {
+					o := e.loops[c.Slots[hash.Slot(t.args[p])]]
+					if o.pendKeys == nil {
+						o.pendKeys = make(map[string]uint64)
+					}
+					o.pendKeys[gateKey(t.db, t.args[p])] = seq
+				}
+			}
 		}
 	}
 	if t.need <= e.durable.Load() {

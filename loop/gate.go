@@ -1,9 +1,13 @@
 package loop
 
+import "github.com/basaltdb/basalt/command"
+
 // The reply gate (appendfsync always): a reply leaves only once every
-// effect it may depend on is durable. A loop's replies depend on that
-// loop's latest effect batch (lastSeq): they may have read or written
-// anything it holds. A client's out buffer therefore carries marks: the
+// effect it may depend on is durable. A write's reply waits for its loop's
+// latest effect batch (lastSeq, which includes the write). A read's reply
+// waits only for the writes to the keys it names that are not yet durable
+// (pendKeys), so reads of other keys keep flowing while the disk fails.
+// Commands over the whole keyspace wait for every loop's latest batch. A client's out buffer therefore carries marks: the
 // bytes of out up to mark.end (and after the previous mark) may be written
 // once the log is durable up to mark.need. Needs are kept non-decreasing
 // along out, so the writable part is always a prefix. All of it is owned
@@ -113,4 +117,80 @@ func (l *Loop) onDurable() {
 	}
 	clear(l.gated[len(kept):])
 	l.gated = kept
+}
+
+// gateOn reports whether replies wait for the log (appendfsync always).
+func (e *Engine) gateOn() bool { return e.replyGate.Load() }
+
+// SetReplyGate turns the reply gate on or off (appendfsync always or not).
+// Any goroutine may call it.
+func (e *Engine) SetReplyGate(on bool) { e.replyGate.Store(on) }
+
+// gateKey is the pendKeys key of key in database db.
+func gateKey(db int, key []byte) string {
+	var pre [4]byte
+	pre[0], pre[1], pre[2], pre[3] = byte(db>>24), byte(db>>16), byte(db>>8), byte(db)
+	return string(pre[:]) + string(key)
+}
+
+// noteWrite records the keys of a write that ran on this loop this turn:
+// reads of them wait for this turn's log position.
+func (l *Loop) noteWrite(spec *command.Spec, args [][]byte, db int) {
+	l.keyPos = spec.Keys(args, l.keyPos[:0])
+	for _, p := range l.keyPos {
+		l.turnKeys = append(l.turnKeys, gateKey(db, args[p]))
+	}
+}
+
+// settleWrites gives the keys written this turn their log position seq
+// (0: no gate, forget them) and forgets the ones already durable.
+func (l *Loop) settleWrites(seq uint64) {
+	if seq == 0 {
+		clear(l.turnKeys)
+		l.turnKeys = l.turnKeys[:0]
+		if len(l.pendKeys) > 0 && !l.eng.gateOn() {
+			clear(l.pendKeys)
+		}
+		return
+	}
+	if l.pendKeys == nil {
+		l.pendKeys = make(map[string]uint64)
+	}
+	if d := l.eng.durable.Load(); len(l.pendKeys) > 0 && (d >= l.prunedAt || len(l.pendKeys) > 1<<16) {
+		for k, s := range l.pendKeys {
+			if s <= d {
+				delete(l.pendKeys, k)
+			}
+		}
+		l.prunedAt = seq
+	}
+	for _, k := range l.turnKeys {
+		l.pendKeys[k] = seq
+	}
+	clear(l.turnKeys)
+	l.turnKeys = l.turnKeys[:0]
+}
+
+// readNeed is what the reply of a read of args' keys on this loop waits
+// for: turn is true when one was written this turn (its position is known
+// at the end of the turn); else need is the highest position of a write
+// to one of them that is not yet durable, or 0.
+func (l *Loop) readNeed(spec *command.Spec, args [][]byte, db int) (need uint64, turn bool) {
+	if len(l.turnKeys) == 0 && len(l.pendKeys) == 0 {
+		return 0, false
+	}
+	l.keyPos = spec.Keys(args, l.keyPos[:0])
+	d := l.eng.durable.Load()
+	for _, p := range l.keyPos {
+		k := gateKey(db, args[p])
+		for _, t := range l.turnKeys {
+			if t == k {
+				return 0, true
+			}
+		}
+		if s := l.pendKeys[k]; s > d {
+			need = max(need, s)
+		}
+	}
+	return need, false
 }

@@ -27,6 +27,7 @@ func expectSilence(t *testing.T, c *rawClient, d time.Duration, what string) {
 func TestReplyGate(t *testing.T) {
 	addr, e, rec := startEngine(t, 2)
 	rec.gating.Store(true)
+	e.SetReplyGate(true)
 	keys := keysOnLoops(e, 2)
 	k0, k1 := keys[0][0], keys[1][0]
 
@@ -63,8 +64,20 @@ func TestReplyGate(t *testing.T) {
 		t.Fatalf("MSET reply %q %v", got, err)
 	}
 
+	// A read of a key with no pending write is not held, even while
+	// another key's write is.
+	w.c.Write(encode("SET", k0, "held"))
+	expectSilence(t, w, 100*time.Millisecond, "SET reply")
+	other := keys[0][1]
+	mustReply(t, r, "nil", "GET", other)
+	e.Durable(rec.last())
+	if got, err := w.readReply(); err != nil || got != "+OK" {
+		t.Fatalf("SET reply %q %v", got, err)
+	}
+
 	// With gating off, nothing waits.
 	rec.gating.Store(false)
+	e.SetReplyGate(false)
 	w.c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	mustReply(t, w, "+OK", "SET", k0, "z")
 }

@@ -40,6 +40,9 @@ type Loop struct {
 	// holding replies back; gatedN is its length, read by the committer's
 	// goroutine to decide whom to wake (durWake, durMsg).
 	lastSeq  uint64
+	turnKeys []string          // keys written this turn (gateKey form)
+	pendKeys map[string]uint64 // keys written, not known durable: their log position
+	prunedAt uint64
 	replyOut []*batch // executed batches to send back once this turn's effects are handed off
 	gated    []*client
 	gatedN   atomic.Int32
@@ -95,7 +98,11 @@ func (l *Loop) endTurn() {
 	l.handOff()
 	need := l.need()
 	for i, b := range l.replyOut {
-		b.need = need
+		for j := range b.reqs {
+			if r := &b.reqs[j]; r.needTurn {
+				r.need = max(r.need, need)
+			}
+		}
 		b.m.kind = msgReply
 		b.from.send(&b.m)
 		l.replyOut[i] = nil
@@ -122,12 +129,17 @@ func (l *Loop) endTurn() {
 
 func (l *Loop) handOff() {
 	if !l.log.Empty() {
+		var seq uint64
 		if f := l.eng.opts.Effects; f != nil {
-			if seq := f(l.idx, &l.log); seq > 0 {
+			seq = f(l.idx, &l.log)
+			if seq > 0 {
 				l.lastSeq = seq
 			}
 		}
+		l.settleWrites(seq)
 		l.log.Reset()
+	} else if len(l.turnKeys) > 0 {
+		l.settleWrites(0) // the writes changed nothing
 	}
 }
 
@@ -162,9 +174,17 @@ func (l *Loop) execBatch(b *batch) {
 			continue
 		}
 		w.B, w.Proto = b.replies, r.proto
-		l.execute(r.spec, b.args(r), r.db, nil, sm, maxBulk)
+		args := b.args(r)
+		l.execute(r.spec, args, r.db, nil, sm, maxBulk)
 		b.replies = w.B
 		r.replyEnd = len(b.replies)
+		if l.eng.gateOn() {
+			if r.spec.Flags&command.FlagWrite != 0 {
+				r.needTurn = true
+			} else {
+				r.need, r.needTurn = l.readNeed(r.spec, args, r.db)
+			}
+		}
 	}
 	w.B = nil
 	// Sent at the end of the turn, once the effects are handed off and
@@ -182,6 +202,9 @@ func (l *Loop) execute(spec *command.Spec, args [][]byte, db int, sess *command.
 	mark := l.log.Mark()
 	spec.Run(c)
 	l.log.Atomic(mark)
+	if spec.Flags&command.FlagWrite != 0 && l.eng.gateOn() {
+		l.noteWrite(spec, args, db)
+	}
 	c.Args = nil
 	l.Stats.Commands.Add(1)
 }
@@ -214,7 +237,7 @@ func (l *Loop) deliverBatch(b *batch) {
 			cl.bounced.add(b.args(r), r.suppress)
 		} else if !r.suppress {
 			cl.out = append(cl.out, reply...)
-			l.gate(cl, b.need)
+			l.gate(cl, r.need)
 		}
 		cl.inflight--
 		l.markDirty(cl)

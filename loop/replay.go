@@ -15,12 +15,12 @@ import (
 // Only one goroutine may use it, and only before Serve, when nothing else
 // touches the shards.
 type Replayer struct {
-	e   *Engine
-	db  int
-	now int64
-	w   resp.Writer
-	log effect.Log // the records a replayed command makes are dropped
-	pos []int
+	e    *Engine
+	db   int
+	now  int64
+	w    resp.Writer
+	log  effect.Log // the records a replayed command makes are dropped
+	sess command.Session
 }
 
 // Replayer returns a replayer starting in database 0; now is the time
@@ -58,7 +58,9 @@ func (r *Replayer) Apply(args [][]byte) error {
 	if spec != nil && spec.Subs != nil && len(args) >= 2 {
 		spec = spec.Sub(args[1])
 	}
-	if spec == nil || spec.Scope != command.ScopeKeys {
+	// Key commands, and writes over the whole keyspace (FLUSHDB,
+	// FLUSHALL, SWAPDB); nothing else can be in a log.
+	if spec == nil || !(spec.Scope == command.ScopeKeys || spec.Scope == command.ScopeAll && spec.Flags&command.FlagWrite != 0) {
 		return fmt.Errorf("Unknown command '%s'", cString(args[0]))
 	}
 	if (spec.Arity > 0 && len(args) != spec.Arity) || (spec.Arity < 0 && len(args) < -spec.Arity) {
@@ -67,7 +69,7 @@ func (r *Replayer) Apply(args [][]byte) error {
 	r.w.B, r.w.Proto = r.w.B[:0], 2
 	c := command.Ctx{
 		Args: args, Out: &r.w, Log: &r.log, Shards: e.shards, Slots: e.slots.Load(), DB: r.db,
-		Now: r.now, Rand: e.rand(), MaxBulkLen: 1<<63 - 1, Spec: spec,
+		Now: r.now, Rand: e.rand(), MaxBulkLen: 1<<63 - 1, Spec: spec, Sess: &r.sess,
 	}
 	spec.Run(&c)
 	r.log.Reset()

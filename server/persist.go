@@ -49,6 +49,7 @@ func (s *Server) openAOF(cfg *config.Config, eng *loop.Engine) error {
 	}
 	s.aof = l
 	s.aofGate.Store(opts.Fsync == aof.Always)
+	eng.SetReplyGate(opts.Fsync == aof.Always)
 	return nil
 }
 
@@ -105,6 +106,7 @@ func (s *Server) applyAOFConfig(next *config.Config) {
 	p, _ := aof.ParsePolicy(next.AppendFsync)
 	s.aof.SetFsync(p)
 	s.aofGate.Store(p == aof.Always)
+	s.engine.SetReplyGate(p == aof.Always)
 }
 
 // closeAOF writes and syncs what is pending; called once the loops stopped.

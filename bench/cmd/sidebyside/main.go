@@ -49,6 +49,13 @@ func run() int {
 	loops := fs.Int("loops", 0, "Basalt --loops; 0 leaves Basalt's default")
 	rounds := fs.Int("rounds", def.Rounds, "interleaved rounds (Redis, Basalt, Redis, Basalt, ...); cells are medians")
 	timeout := fs.Duration("run-timeout", def.RunTimeout, "limit for one redis-benchmark run")
+	defAOF := bench.DefaultAOFConfig()
+	inMemory := fs.Bool("inmemory", true, "run the in-memory table (no persistence); -inmemory=false with -aof gives only the AOF table")
+	aofPolicies := fs.String("aof", "", "appendfsync policies for the append-only-log table, e.g. always,everysec; empty skips it")
+	aofTests := fs.String("aof-tests", strings.Join(defAOF.Tests, ","), "redis-benchmark tests of the AOF table, one run each")
+	aofPipelines := fs.String("aof-pipelines", "1,16", "pipeline depths (-P) of the AOF table")
+	aofSize := fs.Int("aof-size", defAOF.Size, "value size in bytes (-d) of the AOF table")
+	aofDir := fs.String("aof-dir", "", "folder for the servers' logs (on the disk to measure; not a tmpfs); empty uses the system temp folder")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -74,6 +81,23 @@ func run() int {
 	if cfg.Sizes, err = intList(*sizes); err != nil {
 		fmt.Fprintf(os.Stderr, "sidebyside: -sizes: %v\n", err)
 		return 2
+	}
+	aof := defAOF
+	aof.Policies, aof.Tests, aof.Size = splitList(*aofPolicies), splitList(*aofTests), *aofSize
+	if aof.Pipelines, err = intList(*aofPipelines); err != nil {
+		fmt.Fprintf(os.Stderr, "sidebyside: -aof-pipelines: %v\n", err)
+		return 2
+	}
+	if !*inMemory && len(aof.Policies) == 0 {
+		fmt.Fprintln(os.Stderr, "sidebyside: -inmemory=false without -aof leaves nothing to run")
+		return 2
+	}
+	if len(aof.Policies) > 0 {
+		aof.DataDir = "(checked below)" // Validate wants one; the real folder is made later
+		if err := aof.Validate(); err != nil {
+			fmt.Fprintf(os.Stderr, "sidebyside: %v\n", err)
+			return 2
+		}
 	}
 	for _, p := range []*string{redisBin, benchBin} {
 		if path, err := exec.LookPath(*p); err == nil {
@@ -138,40 +162,121 @@ func run() int {
 		env.BasaltBin = "go build ./cmd/basalt"
 	}
 
-	runner, err := bench.NewRunner(ctx, cfg)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "sidebyside: %v\n", err)
-		keepDir = true
-		return 1
+	var (
+		rows    []bench.Row
+		aofRows []bench.AOFRow
+		failed  bool
+	)
+	if *inMemory {
+		runner, err := bench.NewRunner(ctx, cfg)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "sidebyside: %v\n", err)
+			keepDir = true
+			return 1
+		}
+		env.BasaltVersion = runner.Basalt.InfoField(ctx, "server", "redis_version")
+		env.Method = method(cfg)
+		rows, err = runner.Run(ctx)
+		runner.Close()
+		if ctx.Err() != nil {
+			fmt.Fprintln(os.Stderr, "sidebyside: interrupted; servers stopped")
+			return 130
+		}
+		if err != nil {
+			failed = true
+			fmt.Fprintf(os.Stderr, "sidebyside: %v\n", err)
+		}
+		for _, r := range rows {
+			if r.Redis == nil || r.Basalt == nil {
+				failed = true
+			}
+		}
+		if len(rows) == 0 {
+			failed = true
+		}
 	}
-	defer runner.Close()
-	env.BasaltVersion = runner.Basalt.InfoField(ctx, "server", "redis_version")
-	env.Method = method(cfg)
+	var aofMethod []string
+	if len(aof.Policies) > 0 {
+		base := *aofDir
+		if base == "" {
+			base = os.TempDir()
+		}
+		data, err := os.MkdirTemp(base, "basalt-sidebyside-aof-")
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "sidebyside: -aof-dir: %v\n", err)
+			return 1
+		}
+		// The logs can be large (every run's writes); they are only kept
+		// with the server logs when something failed.
+		defer func() {
+			if !keepDir {
+				os.RemoveAll(data)
+			}
+		}()
+		aof.DataDir = data
+		fsType := bench.FSType(data)
+		if fsType == "tmpfs" || fsType == "ramfs" {
+			fmt.Fprintf(os.Stderr, "warning: %s is on a %s, where fdatasync costs nothing; pass -aof-dir on a real disk\n", data, fsType)
+		}
+		aofMethod = bench.AOFMethod(cfg, aof, fsType)
+		runner, err := bench.NewAOFRunner(ctx, cfg, aof)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "sidebyside: %v\n", err)
+			keepDir = true
+			return 1
+		}
+		if env.BasaltVersion == "" {
+			env.BasaltVersion = runner.BasaltVersion(ctx)
+		}
+		aofRows, err = runner.Run(ctx)
+		runner.Close()
+		if ctx.Err() != nil {
+			fmt.Fprintln(os.Stderr, "sidebyside: interrupted; servers stopped")
+			return 130
+		}
+		if err != nil {
+			failed = true
+			fmt.Fprintf(os.Stderr, "sidebyside: %v\n", err)
+		}
+		for _, r := range aofRows {
+			if r.Redis == nil || r.Basalt == nil {
+				failed = true
+			}
+		}
+		if len(aofRows) == 0 {
+			failed = true
+		}
+	}
 
-	rows, err := runner.Run(ctx)
-	if ctx.Err() != nil {
-		fmt.Fprintln(os.Stderr, "sidebyside: interrupted; servers stopped")
-		return 130
-	}
-	failed := err != nil
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "sidebyside: %v\n", err)
-	}
-	if len(rows) > 0 {
+	if len(rows) > 0 || len(aofRows) > 0 {
 		fmt.Fprintln(os.Stderr)
 		if err := bench.WriteHeader(os.Stdout, env); err != nil {
 			return 1
 		}
+	}
+	if len(rows) > 0 {
 		if err := bench.WriteTable(os.Stdout, rows); err != nil {
 			return 1
 		}
 	}
-	for _, r := range rows {
-		if r.Redis == nil || r.Basalt == nil {
-			failed = true
+	if len(aofRows) > 0 {
+		var b strings.Builder
+		if len(rows) > 0 {
+			b.WriteString("\n")
+		}
+		b.WriteString("#### With an append-only log\n\n")
+		for _, m := range aofMethod {
+			fmt.Fprintf(&b, "- %s\n", m)
+		}
+		b.WriteString("\n")
+		if _, err := os.Stdout.WriteString(b.String()); err != nil {
+			return 1
+		}
+		if err := bench.WriteAOFTable(os.Stdout, aofRows); err != nil {
+			return 1
 		}
 	}
-	if failed || len(rows) == 0 {
+	if failed {
 		keepDir = true
 		return 1
 	}
