@@ -110,6 +110,7 @@ type Log struct {
 	closeErr  error
 
 	policy   atomic.Int32
+	armed    atomic.Bool // a wake-up is on its way to the committer (everysec, no)
 	durable  atomic.Uint64
 	writeErr atomic.Pointer[WriteError] // last write/always-fsync failed
 	fsyncErr atomic.Pointer[WriteError] // last background (everysec) fsync failed
@@ -251,6 +252,12 @@ func createFile(dir, name string, content []byte) error {
 	return nil
 }
 
+// gatherPeriod is how long batches gather before a write under everysec
+// and no: at most this much acknowledged data sits in Basalt's memory
+// rather than the kernel's (lost on a crash of the process, within
+// everysec's one-second promise).
+const gatherPeriod = 500 * time.Microsecond
+
 // Append hands one batch of complete RESP commands to the committer and
 // returns its sequence number (1, 2, 3, ... in call order). b is copied; the
 // caller keeps it. It never waits for the disk, and accepts even while
@@ -263,9 +270,13 @@ func (l *Log) Append(b []byte) uint64 {
 	l.seq++
 	seq := l.seq
 	l.mu.Unlock()
-	select {
-	case l.wake <- struct{}{}:
-	default:
+	// With everysec and no, one wake-up per gathering period is enough
+	// (see commit); always wakes the committer for every batch.
+	if Policy(l.policy.Load()) == Always || !l.armed.Swap(true) {
+		select {
+		case l.wake <- struct{}{}:
+		default:
+		}
 	}
 	return seq
 }
@@ -405,6 +416,14 @@ func (l *Log) commit() {
 		timer.Reset(wait)
 		select {
 		case <-l.wake:
+			if Policy(l.policy.Load()) != Always {
+				// everysec and no never hold replies, so the committer can
+				// let batches gather for a moment: one write per period
+				// instead of one per loop turn, as Redis writes once per
+				// event-loop iteration. Appends after this re-arm.
+				time.Sleep(gatherPeriod)
+				l.armed.Store(false)
+			}
 		case <-timer.C:
 		case r := <-l.fsyncDone:
 			l.fsyncFinished(c, r)
