@@ -125,8 +125,30 @@ func (e *Engine) moveParked(slots []uint16, to int, parked []bool) bool {
 		dst.PutSlot(s, e.shards[from].TakeSlot(s))
 		nm[s] = uint16(to)
 	}
+	e.movePending(sm, nm, to)
 	e.slots.Store(nm)
 	return true
+}
+
+// movePending hands the reply gate's pending writes of moved keys to their
+// new loop, so reads there still wait for them. The loops are parked.
+func (e *Engine) movePending(old, moved *command.SlotMap, to int) {
+	dst := e.loops[to]
+	for i, l := range e.loops {
+		if i == to {
+			continue
+		}
+		for k, seq := range l.pendKeys {
+			s := hash.Slot([]byte(k[4:])) // after gateKey's db prefix
+			if old[s] == uint16(i) && moved[s] == uint16(to) {
+				if dst.pendKeys == nil {
+					dst.pendKeys = make(map[string]uint64)
+				}
+				dst.pendKeys[k] = max(dst.pendKeys[k], seq)
+				delete(l.pendKeys, k)
+			}
+		}
+	}
 }
 
 // staleRoute reports whether a request routed by the map routed must
