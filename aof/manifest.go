@@ -1,13 +1,14 @@
 package aof
 
 import (
+	"github.com/basaltdb/basalt/internal/sds"
+
 	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -127,7 +128,7 @@ func parseManifest(path string, data []byte) (*manifest, error) {
 		if line == "" {
 			return nil, manifestError(path, lineno, line, "Invalid AOF manifest file format")
 		}
-		argv, ok := splitArgs(line)
+		argv, ok := sds.SplitArgs(line)
 		if !ok || len(argv) < 6 || len(argv)%2 != 0 {
 			return nil, manifestError(path, lineno, line, "Invalid AOF manifest file format")
 		}
@@ -248,92 +249,6 @@ func isSpace(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
 }
 
-func isHex(c byte) bool {
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
-}
-
-// splitArgs is Redis's sdssplitargs: blank-separated words, "double quoted"
-// with \xHH and C escapes, or 'single quoted' with \'. ok is false on
-// unbalanced quotes or a closing quote not followed by a blank.
-func splitArgs(line string) (args []string, ok bool) {
-	p := 0
-	for {
-		for p < len(line) && isSpace(line[p]) {
-			p++
-		}
-		if p >= len(line) {
-			return args, true
-		}
-		var cur []byte
-		inq, insq := false, false
-		for done := false; !done; {
-			if inq {
-				switch {
-				case p >= len(line):
-					return nil, false
-				case line[p] == '\\' && p+3 < len(line) && line[p+1] == 'x' && isHex(line[p+2]) && isHex(line[p+3]):
-					v, _ := strconv.ParseUint(line[p+2:p+4], 16, 8)
-					cur = append(cur, byte(v))
-					p += 3
-				case line[p] == '\\' && p+1 < len(line):
-					p++
-					c := line[p]
-					switch c {
-					case 'n':
-						c = '\n'
-					case 'r':
-						c = '\r'
-					case 't':
-						c = '\t'
-					case 'b':
-						c = '\b'
-					case 'a':
-						c = '\a'
-					}
-					cur = append(cur, c)
-				case line[p] == '"':
-					if p+1 < len(line) && !isSpace(line[p+1]) {
-						return nil, false
-					}
-					done = true
-				default:
-					cur = append(cur, line[p])
-				}
-			} else if insq {
-				switch {
-				case p >= len(line):
-					return nil, false
-				case line[p] == '\\' && p+1 < len(line) && line[p+1] == '\'':
-					p++
-					cur = append(cur, '\'')
-				case line[p] == '\'':
-					if p+1 < len(line) && !isSpace(line[p+1]) {
-						return nil, false
-					}
-					done = true
-				default:
-					cur = append(cur, line[p])
-				}
-			} else {
-				switch {
-				case p >= len(line) || isSpace(line[p]):
-					done = true
-				case line[p] == '"':
-					inq = true
-				case line[p] == '\'':
-					insq = true
-				default:
-					cur = append(cur, line[p])
-				}
-			}
-			if p < len(line) {
-				p++
-			}
-		}
-		args = append(args, string(cur))
-	}
-}
-
 // needsRepr is Redis's sdsneedsrepr, plus a leading single quote, which
 // sdssplitargs would otherwise take for a quoted word.
 func needsRepr(s string) bool {
@@ -352,30 +267,6 @@ func needsRepr(s string) bool {
 // repr is Redis's sdscatrepr: a double-quoted string that splitArgs reads back.
 func repr(s string) string {
 	var b strings.Builder
-	b.WriteByte('"')
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '\\', '"':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		case '\n':
-			b.WriteString(`\n`)
-		case '\r':
-			b.WriteString(`\r`)
-		case '\t':
-			b.WriteString(`\t`)
-		case '\a':
-			b.WriteString(`\a`)
-		case '\b':
-			b.WriteString(`\b`)
-		default:
-			if c >= 0x20 && c <= 0x7e {
-				b.WriteByte(c)
-			} else {
-				fmt.Fprintf(&b, `\x%02x`, c)
-			}
-		}
-	}
-	b.WriteByte('"')
+	sds.CatRepr(&b, s)
 	return b.String()
 }

@@ -1,6 +1,8 @@
 package aof
 
 import (
+	"github.com/basaltdb/basalt/internal/sds"
+
 	"strings"
 	"testing"
 )
@@ -86,13 +88,13 @@ func TestSplitArgs(t *testing.T) {
 		{`'a`, nil, false},
 		{`""`, []string{""}, true},
 	} {
-		got, ok := splitArgs(c.in)
+		got, ok := sds.SplitArgs(c.in)
 		if ok != c.ok || strings.Join(got, "|") != strings.Join(c.want, "|") {
 			t.Errorf("%q: %q %v, want %q %v", c.in, got, ok, c.want, c.ok)
 		}
 	}
 	for _, s := range []string{"plain", "with space", "q\"uote", "back\\slash", "\x00\xff\r\n", "'lead"} {
-		got, ok := splitArgs(repr(s))
+		got, ok := sds.SplitArgs(repr(s))
 		if !ok || len(got) != 1 || got[0] != s {
 			t.Errorf("repr(%q) = %s, reads back %q", s, repr(s), got)
 		}

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"github.com/basaltdb/basalt/internal/sds"
+
 	"errors"
 	"io"
 	"os"
@@ -150,7 +152,7 @@ func buildOptions(args []string, first bool) (options string, fromStdin bool) {
 			}
 			b.WriteString(a[2:])
 			b.WriteByte(' ')
-			toks, _ := splitArgs(a)
+			toks, _ := sds.SplitArgs(a)
 			if len(toks) != 1 {
 				// "--port 6380" in one argument: name and value together.
 				handledLast = true
@@ -164,7 +166,7 @@ func buildOptions(args []string, first bool) (options string, fromStdin bool) {
 				handledLast = !last
 			}
 		default:
-			catRepr(&b, a)
+			sds.CatRepr(&b, a)
 			b.WriteByte(' ')
 			handledLast = true
 		}
@@ -206,7 +208,7 @@ func (ld *loader) parse(text string) error {
 			continue
 		}
 		fail := func(msg string) error { return &FileError{Line: i + 1, Text: line, Msg: msg} }
-		argv, ok := splitArgs(line)
+		argv, ok := sds.SplitArgs(line)
 		if !ok {
 			return fail("Unbalanced quotes in configuration line")
 		}
@@ -225,7 +227,7 @@ func (ld *loader) parse(text string) error {
 				args = argv[1:]
 			case len(argv) == 2 && argv[1] != "":
 				// --bind "a b" arrives as one argument: split it.
-				args, _ = splitArgs(argv[1])
+				args, _ = sds.SplitArgs(argv[1])
 			default:
 				args = argv[1:]
 			}
@@ -276,143 +278,6 @@ func (ld *loader) finish() (*Config, error) {
 		return nil, ErrNoListener
 	}
 	return c, nil
-}
-
-// splitArgs is Redis's sdssplitargs: whitespace-separated tokens, "double
-// quotes" with \n \r \t \b \a \xHH and \<any> escapes, 'single quotes' with
-// only \' escaped. A closing quote must be followed by a space or the end.
-// ok is false on unbalanced quotes.
-func splitArgs(line string) (args []string, ok bool) {
-	at := func(i int) byte { // C string semantics: 0 past the end
-		if i < len(line) {
-			return line[i]
-		}
-		return 0
-	}
-	p := 0
-	args = []string{}
-	for {
-		for at(p) != 0 && isSpace(at(p)) {
-			p++
-		}
-		if at(p) == 0 {
-			return args, true
-		}
-		var cur []byte
-		inq, insq := false, false
-		for done := false; !done; {
-			ch := at(p)
-			switch {
-			case inq:
-				switch {
-				case ch == '\\' && at(p+1) == 'x' && isHex(at(p+2)) && isHex(at(p+3)):
-					cur = append(cur, unhex(at(p+2))<<4|unhex(at(p+3)))
-					p += 3
-				case ch == '\\' && at(p+1) != 0:
-					p++
-					switch c := at(p); c {
-					case 'n':
-						cur = append(cur, '\n')
-					case 'r':
-						cur = append(cur, '\r')
-					case 't':
-						cur = append(cur, '\t')
-					case 'b':
-						cur = append(cur, '\b')
-					case 'a':
-						cur = append(cur, '\a')
-					default:
-						cur = append(cur, c)
-					}
-				case ch == '"':
-					if at(p+1) != 0 && !isSpace(at(p+1)) {
-						return nil, false
-					}
-					done = true
-				case ch == 0:
-					return nil, false
-				default:
-					cur = append(cur, ch)
-				}
-			case insq:
-				switch {
-				case ch == '\\' && at(p+1) == '\'':
-					p++
-					cur = append(cur, '\'')
-				case ch == '\'':
-					if at(p+1) != 0 && !isSpace(at(p+1)) {
-						return nil, false
-					}
-					done = true
-				case ch == 0:
-					return nil, false
-				default:
-					cur = append(cur, ch)
-				}
-			default:
-				switch ch {
-				case ' ', '\n', '\r', '\t', 0:
-					done = true
-				case '"':
-					inq = true
-				case '\'':
-					insq = true
-				default:
-					cur = append(cur, ch)
-				}
-			}
-			if at(p) != 0 {
-				p++
-			}
-		}
-		args = append(args, string(cur))
-	}
-}
-
-func isHex(b byte) bool {
-	return (b >= '0' && b <= '9') || (b >= 'a' && b <= 'f') || (b >= 'A' && b <= 'F')
-}
-
-func unhex(b byte) byte {
-	switch {
-	case b >= '0' && b <= '9':
-		return b - '0'
-	case b >= 'a' && b <= 'f':
-		return b - 'a' + 10
-	}
-	return b - 'A' + 10
-}
-
-// catRepr appends s quoted as Redis's sdscatrepr does.
-func catRepr(b *strings.Builder, s string) {
-	const hexdig = "0123456789abcdef"
-	b.WriteByte('"')
-	for i := 0; i < len(s); i++ {
-		switch ch := s[i]; ch {
-		case '\\', '"':
-			b.WriteByte('\\')
-			b.WriteByte(ch)
-		case '\n':
-			b.WriteString(`\n`)
-		case '\r':
-			b.WriteString(`\r`)
-		case '\t':
-			b.WriteString(`\t`)
-		case '\a':
-			b.WriteString(`\a`)
-		case '\b':
-			b.WriteString(`\b`)
-		default:
-			if ch >= 0x20 && ch <= 0x7e {
-				b.WriteByte(ch)
-			} else {
-				b.WriteString(`\x`)
-				b.WriteByte(hexdig[ch>>4])
-				b.WriteByte(hexdig[ch&15])
-			}
-		}
-	}
-	b.WriteByte('"')
 }
 
 // strerror renders an OS error as C's strerror does ("No such file or
