@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"github.com/basaltdb/basalt/internal/sds"
+
 	"bufio"
 	"bytes"
 	"fmt"
@@ -253,101 +255,15 @@ func ParseScript(name string, data []byte) (*Script, error) {
 }
 
 // SplitArgs splits a line into arguments the way redis-cli does
-// (sdssplitargs): spaces separate; "double quotes" take \xHH \n \r \t \b \a
-// \\ \" escapes; 'single quotes' take only \'; a closing quote must be
-// followed by a space or the end of the line.
+// (sdssplitargs, shared with the config and manifest parsers).
 func SplitArgs(line string) ([][]byte, error) {
-	var out [][]byte
-	i := 0
-	for {
-		for i < len(line) && isSpace(line[i]) {
-			i++
-		}
-		if i >= len(line) {
-			return out, nil
-		}
-		var cur []byte
-		inDQ, inSQ, done := false, false, false
-		for !done {
-			if inDQ {
-				if i >= len(line) {
-					return nil, fmt.Errorf("unbalanced double quotes")
-				}
-				c := line[i]
-				switch {
-				case c == '\\' && i+3 < len(line) && line[i+1] == 'x' && isHex(line[i+2]) && isHex(line[i+3]):
-					b, _ := strconv.ParseUint(line[i+2:i+4], 16, 8)
-					cur = append(cur, byte(b))
-					i += 3
-				case c == '\\' && i+1 < len(line):
-					i++
-					switch line[i] {
-					case 'n':
-						cur = append(cur, '\n')
-					case 'r':
-						cur = append(cur, '\r')
-					case 't':
-						cur = append(cur, '\t')
-					case 'b':
-						cur = append(cur, '\b')
-					case 'a':
-						cur = append(cur, '\a')
-					default:
-						cur = append(cur, line[i])
-					}
-				case c == '"':
-					if i+1 < len(line) && !isSpace(line[i+1]) {
-						return nil, fmt.Errorf("closing quote must be followed by a space")
-					}
-					done = true
-				default:
-					cur = append(cur, c)
-				}
-			} else if inSQ {
-				if i >= len(line) {
-					return nil, fmt.Errorf("unbalanced single quotes")
-				}
-				c := line[i]
-				switch {
-				case c == '\\' && i+1 < len(line) && line[i+1] == '\'':
-					i++
-					cur = append(cur, '\'')
-				case c == '\'':
-					if i+1 < len(line) && !isSpace(line[i+1]) {
-						return nil, fmt.Errorf("closing quote must be followed by a space")
-					}
-					done = true
-				default:
-					cur = append(cur, c)
-				}
-			} else {
-				if i >= len(line) {
-					break
-				}
-				switch c := line[i]; {
-				case isSpace(c):
-					done = true
-				case c == '"':
-					inDQ = true
-				case c == '\'':
-					inSQ = true
-				default:
-					cur = append(cur, c)
-				}
-			}
-			if i < len(line) {
-				i++
-			}
-		}
-		if cur == nil {
-			cur = []byte{}
-		}
-		out = append(out, cur)
+	words, ok := sds.SplitArgs(line)
+	if !ok {
+		return nil, fmt.Errorf("unbalanced quotes in %q", line)
 	}
-}
-
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
-
-func isHex(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+	out := make([][]byte, len(words))
+	for i, w := range words {
+		out[i] = []byte(w)
+	}
+	return out, nil
 }
