@@ -148,6 +148,7 @@ func (l *Loop) settleWrites(seq uint64) {
 	if seq == 0 {
 		clear(l.turnKeys)
 		l.turnKeys = l.turnKeys[:0]
+		l.turnSet = nil
 		if len(l.pendKeys) > 0 && !l.eng.gateOn() {
 			clear(l.pendKeys)
 		}
@@ -169,6 +170,28 @@ func (l *Loop) settleWrites(seq uint64) {
 	}
 	clear(l.turnKeys)
 	l.turnKeys = l.turnKeys[:0]
+	l.turnSet = nil
+}
+
+// writtenThisTurn reports whether k is in turnKeys; a set is built once
+// the list is long (large pipelines of writes and reads).
+func (l *Loop) writtenThisTurn(k string) bool {
+	if len(l.turnKeys) <= 16 {
+		for _, t := range l.turnKeys {
+			if t == k {
+				return true
+			}
+		}
+		return false
+	}
+	if l.turnSet == nil {
+		l.turnSet = make(map[string]struct{})
+	}
+	for _, t := range l.turnKeys[len(l.turnSet):] { // turnKeys only grows within a turn
+		l.turnSet[t] = struct{}{}
+	}
+	_, ok := l.turnSet[k]
+	return ok
 }
 
 // readNeed is what the reply of a read of args' keys on this loop waits
@@ -183,10 +206,8 @@ func (l *Loop) readNeed(spec *command.Spec, args [][]byte, db int) (need uint64,
 	d := l.eng.durable.Load()
 	for _, p := range l.keyPos {
 		k := gateKey(db, args[p])
-		for _, t := range l.turnKeys {
-			if t == k {
-				return 0, true
-			}
+		if l.writtenThisTurn(k) {
+			return 0, true
 		}
 		if s := l.pendKeys[k]; s > d {
 			need = max(need, s)

@@ -2,6 +2,7 @@ package loop
 
 import (
 	"net"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -80,4 +81,39 @@ func TestReplyGate(t *testing.T) {
 	e.SetReplyGate(false)
 	w.c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	mustReply(t, w, "+OK", "SET", k0, "z")
+}
+
+// TestReplyGateSameTurn: a read of a key written earlier in the same
+// pipeline (same loop turn) waits too, also when the pipeline wrote many
+// keys (the set path of writtenThisTurn).
+func TestReplyGateSameTurn(t *testing.T) {
+	addr, e, rec := startEngine(t, 1)
+	rec.gating.Store(true)
+	e.SetReplyGate(true)
+	c := dial(t, addr)
+	var pipe []byte
+	for i := 0; i < 40; i++ {
+		pipe = append(pipe, encode("SET", "k"+strconv.Itoa(i), "v")...)
+	}
+	c.c.Write(pipe)
+	expectSilence(t, c, 100*time.Millisecond, "SETs")
+	e.Durable(rec.last())
+	for i := 0; i < 40; i++ {
+		if got, err := c.readReply(); err != nil || got != "+OK" {
+			t.Fatalf("SET %d: %q %v", i, got, err)
+		}
+	}
+	// A write then a read of the same key in one pipeline (one turn).
+	pipe = append(encode("SET", "k39", "w"), encode("GET", "k39")...)
+	r := dial(t, addr)
+	c.c.Write(pipe)
+	expectSilence(t, c, 100*time.Millisecond, "SET+GET")
+	// Another client's read of an unrelated key is not held.
+	mustReply(t, r, "nil", "GET", "unrelated")
+	e.Durable(rec.last())
+	for _, want := range []string{"+OK", "w"} {
+		if got, err := c.readReply(); err != nil || got != want {
+			t.Fatalf("got %q %v, want %q", got, err, want)
+		}
+	}
 }

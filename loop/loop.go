@@ -43,7 +43,8 @@ type Loop struct {
 	turnKeys []string          // keys written this turn (gateKey form)
 	pendKeys map[string]uint64 // keys written, not known durable: their log position
 	prunedAt uint64
-	replyOut []*batch // executed batches to send back once this turn's effects are handed off
+	turnSet  map[string]struct{} // turnKeys as a set, when long
+	replyOut []*batch            // executed batches to send back once this turn's effects are handed off
 	gated    []*client
 	gatedN   atomic.Int32
 	durWake  atomicBool
