@@ -105,6 +105,13 @@ func (cl *client) consumed(n int) {
 // clients holding replies are flushed at the end of this turn.
 func (l *Loop) onDurable() {
 	l.durWake.store(false)
+	l.seenDurable = max(l.seenDurable, l.eng.durable.Load())
+	l.releaseGated()
+}
+
+// releaseGated marks the clients holding replies dirty (flushed at the end
+// of the turn) and forgets the ones no longer holding any.
+func (l *Loop) releaseGated() {
 	kept := l.gated[:0]
 	for _, cl := range l.gated {
 		if cl.closed || len(cl.gate) == 0 {

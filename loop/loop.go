@@ -44,12 +44,14 @@ type Loop struct {
 	pendKeys map[string]uint64 // keys written, not known durable: their log position
 	prunedAt uint64
 	turnSet  map[string]struct{} // turnKeys as a set, when long
-	replyOut []*batch            // executed batches to send back once this turn's effects are handed off
-	gated    []*client
-	gatedN   atomic.Int32
-	durWake  atomicBool
-	durMsg   msg
-	Stats    LoopStats
+	// seenDurable is the durable position this loop last released at.
+	seenDurable uint64
+	replyOut    []*batch // executed batches to send back once this turn's effects are handed off
+	gated       []*client
+	gatedN      atomic.Int32
+	durWake     atomicBool
+	durMsg      msg
+	Stats       LoopStats
 }
 
 // Index is the loop's position, which the slot map refers to.
@@ -97,6 +99,14 @@ func (l *Loop) run(context.Context) error {
 // to flush, effects to hand off.
 func (l *Loop) endTurn() {
 	l.handOff()
+	// Replies waiting for the log go out as soon as any turn of this loop
+	// sees durability advanced, without waiting for the wake-up message.
+	if len(l.gated) > 0 {
+		if d := l.eng.durable.Load(); d > l.seenDurable {
+			l.seenDurable = d
+			l.releaseGated()
+		}
+	}
 	need := l.need()
 	for i, b := range l.replyOut {
 		for j := range b.reqs {
