@@ -21,7 +21,7 @@ unit:
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v /e2e)
 
 race:
-	$(GO) test -count=1 -race ./loop/ ./keyspace/ ./aof/
+	$(GO) test -count=1 -race -tags invariants ./loop/ ./keyspace/ ./aof/
 
 e2e:
 	$(GO) test -count=1 -timeout 15m ./e2e/

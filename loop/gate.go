@@ -1,17 +1,22 @@
 package loop
 
-import "github.com/basaltdb/basalt/command"
+import (
+	"github.com/basaltdb/basalt/command"
+	"github.com/basaltdb/basalt/internal/invariants"
+)
 
 // The reply gate (appendfsync always): a reply leaves only once every
 // effect it may depend on is durable. A write's reply waits for its loop's
 // latest effect batch (lastSeq, which includes the write). A read's reply
 // waits only for the writes to the keys it names that are not yet durable
 // (pendKeys), so reads of other keys keep flowing while the disk fails.
-// Commands over the whole keyspace wait for every loop's latest batch. A client's out buffer therefore carries marks: the
-// bytes of out up to mark.end (and after the previous mark) may be written
-// once the log is durable up to mark.need. Needs are kept non-decreasing
-// along out, so the writable part is always a prefix. All of it is owned
-// by the client's loop.
+// Commands over the whole keyspace wait for every loop's latest batch.
+//
+// A client's out buffer therefore carries marks: the bytes of out up to
+// mark.end (and after the previous mark) may be written once the log is
+// durable up to mark.need. Needs are kept non-decreasing along out, so the
+// writable part is always a prefix (checked with -tags invariants). All of
+// it is owned by the client's loop.
 
 type gateMark struct {
 	end  int
@@ -37,6 +42,13 @@ func (l *Loop) addMark(cl *client, end int, need uint64) {
 		}
 	}
 	cl.gate = append(cl.gate, gateMark{end, need})
+	if invariants.Enabled {
+		for i := 1; i < len(cl.gate); i++ {
+			invariants.Check(cl.gate[i-1].end < cl.gate[i].end && cl.gate[i-1].need <= cl.gate[i].need,
+				"loop: reply gate marks must grow in end and need")
+		}
+		invariants.Check(end <= len(cl.out), "loop: reply gate mark past the buffer")
+	}
 	if !cl.gatedListed {
 		cl.gatedListed = true
 		l.gated = append(l.gated, cl)
