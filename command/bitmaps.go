@@ -17,7 +17,7 @@ func bitmapSpecs() []*Spec {
 		one("getbit", 3, FlagReadOnly|FlagFast, getbitCmd),
 		one("bitcount", -2, FlagReadOnly, bitcountCmd),
 		one("bitpos", -3, FlagReadOnly, bitposCmd),
-		{Name: "bitop", Arity: -4, Flags: FlagWrite, Scope: ScopeKeys, FirstKey: 2, LastKey: -1, Step: 1, Run: bitopCmd},
+		{Name: "bitop", Arity: -4, Flags: FlagWrite | FlagReadsKeys, Scope: ScopeKeys, FirstKey: 2, LastKey: -1, Step: 1, Run: bitopCmd},
 		one("bitfield", -2, FlagWrite, bitfieldCmd),
 		one("bitfield_ro", -2, FlagReadOnly|FlagFast, bitfieldROCmd),
 	}
@@ -349,7 +349,7 @@ func bitfieldGeneric(c *Ctx, ro bool) {
 
 	var e *keyspace.Entry
 	if readonly {
-		e = c.Lookup(args[1])
+		e = c.LookupRead(args[1]) // counted even for BITFIELD, as Redis's lookupKeyRead
 		if !isString(c, e) {
 			return
 		}

@@ -45,6 +45,10 @@ const (
 	FlagNoScript                    // not allowed in scripts (later)
 	FlagLoading                     // allowed while loading (later)
 	FlagProtected                   // refused unless enable-debug-command allows the connection
+	// FlagReadsKeys marks a write that looks its keys up for reading
+	// (GETDEL, GETEX, GETSET, COPY, BITOP): its lookups count in
+	// keyspace_hits/misses, as Redis's lookupKeyRead.
+	FlagReadsKeys
 )
 
 // Handler executes one command.
@@ -188,12 +192,40 @@ func (c *Ctx) Shard(key []byte) *keyspace.Shard {
 
 // Lookup returns the live entry for key in the selected db, touching it.
 func (c *Ctx) Lookup(key []byte) *keyspace.Entry {
-	return c.Shard(key).Lookup(c.DB, key, c.Now)
+	sh := c.Shard(key)
+	return c.count(sh, sh.Lookup(c.DB, key, c.Now))
 }
 
 // LookupNoTouch is Lookup without updating the access time.
 func (c *Ctx) LookupNoTouch(key []byte) *keyspace.Entry {
-	return c.Shard(key).LookupNoTouch(c.DB, key, c.Now)
+	sh := c.Shard(key)
+	return c.count(sh, sh.LookupNoTouch(c.DB, key, c.Now))
+}
+
+// LookupRead is Lookup counted in keyspace_hits/misses whatever the
+// command (Redis's lookupKeyRead: GET, and SET ... GET).
+func (c *Ctx) LookupRead(key []byte) *keyspace.Entry {
+	sh := c.Shard(key)
+	e := sh.Lookup(c.DB, key, c.Now)
+	if e != nil {
+		sh.Hits.Add(1)
+	} else {
+		sh.Misses.Add(1)
+	}
+	return e
+}
+
+// count adds a lookup to keyspace_hits/misses when Redis would: the key
+// lookups of read commands and of writes flagged FlagReadsKeys.
+func (c *Ctx) count(sh *keyspace.Shard, e *keyspace.Entry) *keyspace.Entry {
+	if s := c.Spec; s != nil && s.Scope == ScopeKeys && (s.Flags&FlagWrite == 0 || s.Flags&FlagReadsKeys != 0) {
+		if e != nil {
+			sh.Hits.Add(1)
+		} else {
+			sh.Misses.Add(1)
+		}
+	}
+	return e
 }
 
 // Effect records a write's effect in the selected db.

@@ -45,7 +45,7 @@ func keySpecs() []*Spec {
 		keys("persist", 2, FlagWrite|FlagFast, 1, 1, 1, cmdPersist),
 		keys("rename", 3, FlagWrite, 1, 2, 1, cmdRename),
 		keys("renamenx", 3, FlagWrite|FlagFast, 1, 2, 1, cmdRenameNX),
-		keys("copy", -3, FlagWrite, 1, 2, 1, cmdCopy),
+		keys("copy", -3, FlagWrite|FlagReadsKeys, 1, 2, 1, cmdCopy),
 		keys("move", 3, FlagWrite|FlagFast, 1, 1, 1, cmdMove),
 		all("keys", 2, FlagReadOnly, cmdKeys),
 		all("scan", -2, FlagReadOnly, cmdScan),

@@ -26,9 +26,9 @@ func stringSpecs() []*Spec {
 		one("setnx", 3, wf, setnxCmd),
 		one("setex", 4, w, setexCmd),
 		one("psetex", 4, w, psetexCmd),
-		one("getex", -2, wf, getexCmd),
-		one("getdel", 2, wf, getdelCmd),
-		one("getset", 3, wf, getsetCmd),
+		one("getex", -2, wf|FlagReadsKeys, getexCmd),
+		one("getdel", 2, wf|FlagReadsKeys, getdelCmd),
+		one("getset", 3, wf|FlagReadsKeys, getsetCmd),
 		{Name: "mget", Arity: -2, Flags: rf, Scope: ScopeKeys, FirstKey: 1, LastKey: -1, Step: 1, Run: mgetCmd},
 		{Name: "mset", Arity: -3, Flags: w, Scope: ScopeKeys, FirstKey: 1, LastKey: -1, Step: 2, Run: msetCmd},
 		{Name: "msetnx", Arity: -3, Flags: w, Scope: ScopeKeys, FirstKey: 1, LastKey: -1, Step: 2, Run: msetnxCmd},
@@ -137,7 +137,7 @@ func expireMillis(c *Ctx, arg []byte, relative, seconds bool, name string) (int6
 // getGeneric replies with key's value (null when missing); it returns
 // false after a WRONGTYPE error.
 func getGeneric(c *Ctx, key []byte) bool {
-	e := c.Lookup(key)
+	e := c.LookupRead(key)
 	if e == nil {
 		c.Out.Null()
 		return true
@@ -244,7 +244,7 @@ func getexCmd(c *Ctx) {
 	}
 	key := c.Args[1]
 	sh := c.Shard(key)
-	e := sh.Lookup(c.DB, key, c.Now)
+	e := c.Lookup(key)
 	if e == nil {
 		c.Out.Null()
 		return
@@ -277,7 +277,7 @@ func getexCmd(c *Ctx) {
 func getdelCmd(c *Ctx) {
 	key := c.Args[1]
 	sh := c.Shard(key)
-	e := sh.Lookup(c.DB, key, c.Now)
+	e := c.Lookup(key)
 	if e == nil {
 		c.Out.Null()
 		return

@@ -15,6 +15,7 @@
 package keyspace
 
 import (
+	"sync/atomic"
 	"math/rand/v2"
 
 	"github.com/basaltdb/basalt/effect"
@@ -86,6 +87,10 @@ type Shard struct {
 	seed uint64
 	// expDB is the database where the next ActiveExpire call starts.
 	expDB int
+	// Hits and Misses count read lookups (INFO keyspace_hits/misses),
+	// kept by the command layer; atomic so that CONFIG RESETSTAT and INFO
+	// may touch them from any goroutine.
+	Hits, Misses atomic.Int64
 }
 
 type db struct {

@@ -87,6 +87,10 @@ func (e *Engine) ResetStats() {
 	e.Stats.Connections.Store(0)
 	e.Stats.Rejected.Store(0)
 	e.Stats.Txns.Store(0)
+	for _, sh := range e.shards {
+		sh.Hits.Store(0)
+		sh.Misses.Store(0)
+	}
 	for _, l := range e.loops {
 		l.Stats.Commands.Store(0)
 		l.Stats.NetInput.Store(0)

@@ -234,8 +234,13 @@ func (s *Server) infoSection(b []byte, sec string, c *command.Ctx) []byte {
 		b = kv(b, "expired_time_cap_reached_count", 0)
 		b = kv(b, "evicted_keys", 0)
 		b = kv(b, "evicted_clients", 0)
-		b = kv(b, "keyspace_hits", 0)
-		b = kv(b, "keyspace_misses", 0)
+		var hits, misses int64
+		for _, sh := range s.engine.Shards() {
+			hits += sh.Hits.Load()
+			misses += sh.Misses.Load()
+		}
+		b = kv(b, "keyspace_hits", hits)
+		b = kv(b, "keyspace_misses", misses)
 		b = kv(b, "pubsub_channels", 0)
 		b = kv(b, "pubsub_patterns", 0)
 		b = kv(b, "pubsubshard_channels", 0)
