@@ -15,8 +15,8 @@
 package keyspace
 
 import (
-	"sync/atomic"
 	"math/rand/v2"
+	"sync/atomic"
 
 	"github.com/basaltdb/basalt/effect"
 	"github.com/basaltdb/basalt/internal/hash"
