@@ -389,7 +389,11 @@ func (g *gen) next() ([][]byte, Compare) {
 		case 2, 3, 4:
 			return bs("SELECT", g.pick("0", "0", "1")), exact
 		default:
-			return bs("DBSIZE"), exact
+			// DBSIZE counts keys whose expiry time has passed until an
+			// expiry cycle or an access removes them (SET ... PXAT in the
+			// past keeps the key, as Redis 7.0 does); the two servers' cycles
+			// run at different moments, so allow a couple of such keys.
+			return bs("DBSIZE"), Compare{Mode: CmpApprox, Tolerance: 2}
 		}
 	case 35:
 		if g.lists {
