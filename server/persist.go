@@ -32,6 +32,11 @@ func (s *Server) aofOptions(cfg *config.Config, eng *loop.Engine) aof.Options {
 // appending. Called by Run before the loops serve.
 func (s *Server) openAOF(cfg *config.Config, eng *loop.Engine) error {
 	opts := s.aofOptions(cfg, eng)
+	// A Redis 6 style appendonly.aof in dir becomes the directory's base,
+	// as Redis 7.0 does, rather than being ignored.
+	if _, err := aof.Upgrade(opts, filepath.Join(cfg.Dir, cfg.AppendFileName)); err != nil {
+		return err
+	}
 	start := time.Now()
 	r := eng.Replayer(start.UnixMilli())
 	st, err := aof.Load(opts, r.Apply)
