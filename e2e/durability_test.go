@@ -938,3 +938,32 @@ func TestAOFFsyncCounters(t *testing.T) {
 		t.Errorf("always again: 20 sequential SETs took %d fdatasyncs", fsyncs)
 	}
 }
+
+// TestAOFUpgradeFromOldStyle: a Redis 6 style appendonly.aof (commands
+// only) in dir is taken over as the AOF directory's base and replayed, as
+// Redis 7.0 does; redis-server 7.0 then loads the directory Basalt left.
+func TestAOFUpgradeFromOldStyle(t *testing.T) {
+	kind := requireDurableTarget(t)
+	requireRedis(t)
+	dir := t.TempDir()
+	old := "*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$3\r\nold\r\n$5\r\nvalue\r\n"
+	if err := os.WriteFile(filepath.Join(dir, "appendonly.aof"), []byte(old), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv := startDurable(t, kind, dir, "--appendonly", "yes", "--appendfsync", "always")
+	c := srv.dial(t)
+	if v := mustCall(t, c, "GET", "old"); string(v.Str) != "value" {
+		t.Fatalf("GET old after the upgrade: %s", quoteReply(v.Raw))
+	}
+	mustCall(t, c, "SET", "new", "1")
+	c.Close()
+	srv.term(t)
+	if _, err := os.Stat(filepath.Join(dir, "appendonlydir", "appendonly.aof")); err != nil {
+		t.Fatalf("the old file is not the base of the AOF directory: %v", err)
+	}
+	red := startDurable(t, "redis", dir, "--appendonly", "yes")
+	rc := red.dial(t)
+	if v := mustCall(t, rc, "MGET", "old", "new"); !strings.Contains(string(v.Raw), "value") || !strings.Contains(string(v.Raw), "$1\r\n1\r\n") {
+		t.Fatalf("redis-server on the upgraded directory: MGET old new = %s", quoteReply(v.Raw))
+	}
+}
