@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/basaltdb/basalt/datatypes"
+	"github.com/basaltdb/basalt/internal/glob"
 	"github.com/basaltdb/basalt/internal/hash"
 	"github.com/basaltdb/basalt/keyspace"
 )
@@ -87,7 +88,7 @@ func cmdKeys(c *Ctx) {
 	n := 0
 	for _, sh := range c.Shards {
 		sh.ForEach(c.DB, func(e *keyspace.Entry) bool {
-			if (all || datatypes.Match(pat, e.Key, false)) && (e.Expire == 0 || e.Expire > c.Now) {
+			if (all || glob.Match(pat, e.Key, false)) && (e.Expire == 0 || e.Expire > c.Now) {
 				c.Out.Bulk(e.Key)
 				n++
 			}
@@ -199,7 +200,7 @@ func cmdScan(c *Ctx) {
 	kept := items[:0]
 	for _, it := range items {
 		key := buf[it.off : it.off+it.n]
-		if usePat && !datatypes.Match(pat, key, false) {
+		if usePat && !glob.Match(pat, key, false) {
 			continue
 		}
 		// The lookup deletes an expired key (logging its DEL), as Redis's

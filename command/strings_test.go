@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/basaltdb/basalt/datatypes"
+	"github.com/basaltdb/basalt/internal/glob"
 	"github.com/basaltdb/basalt/internal/hash"
 	"github.com/basaltdb/basalt/keyspace"
 )
@@ -852,7 +852,7 @@ func TestOracleGlob(t *testing.T) {
 		o.doBytes([][]byte{[]byte("SET"), key, []byte("1")})
 		want := o.doBytes([][]byte{[]byte("KEYS"), pat}) != "*0\r\n"
 		o.doBytes([][]byte{[]byte("DEL"), key})
-		if got := datatypes.Match(pat, key, false); got != want {
+		if got := glob.Match(pat, key, false); got != want {
 			t.Fatalf("Match(%q, %q) = %v, redis %v", pat, key, got, want)
 		}
 	}

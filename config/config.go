@@ -2,7 +2,8 @@
 // directive table, redis.conf / command-line parsing (Load) and the
 // CONFIG GET / CONFIG SET semantics of Redis 7.0.
 //
-// The package imports only the standard library and keeps no mutable
+// The package imports only the standard library and Basalt's internal
+// helpers (glob matching, sds argument splitting) and keeps no mutable
 // package-level state, so several servers can run in one process.
 package config
 
@@ -10,6 +11,8 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+
+	"github.com/basaltdb/basalt/internal/glob"
 )
 
 // Config is the validated server configuration. A *Config is immutable once
@@ -137,7 +140,7 @@ func (c *Config) Get(patterns ...string) [][2]string {
 		}
 		for i := range directives {
 			d := &directives[i]
-			if !seen[i] && stringMatch(pat, d.name, true) {
+			if !seen[i] && glob.Match([]byte(pat), []byte(d.name), true) {
 				seen[i] = true
 				out = append(out, [2]string{d.name, d.get(c)})
 			}

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/basaltdb/basalt/internal/glob"
 )
 
 // Expected strings in these tests were checked against redis-server 7.0.15
@@ -135,6 +137,7 @@ func TestStrtoll(t *testing.T) {
 	}
 }
 
+// TestStringMatch: CONFIG GET's patterns, through the shared matcher.
 func TestStringMatch(t *testing.T) {
 	tests := []struct {
 		pat, s string
@@ -167,11 +170,11 @@ func TestStringMatch(t *testing.T) {
 		{"", "x", false},
 	}
 	for _, tt := range tests {
-		if got := stringMatch(tt.pat, tt.s, true); got != tt.want {
-			t.Errorf("stringMatch(%q, %q) = %v, want %v", tt.pat, tt.s, got, tt.want)
+		if got := glob.Match([]byte(tt.pat), []byte(tt.s), true); got != tt.want {
+			t.Errorf("glob.Match(%q, %q) = %v, want %v", tt.pat, tt.s, got, tt.want)
 		}
 	}
-	if stringMatch("P*", "port", false) {
+	if glob.Match([]byte("P*"), []byte("port"), false) {
 		t.Error("case-sensitive match ignored case")
 	}
 }

@@ -352,7 +352,9 @@ func randCase(r *rand.Rand, s string) string {
 	b := []byte(s)
 	for i := range b {
 		if r.Intn(2) == 0 {
-			b[i] = toLower(b[i])
+			if 'A' <= b[i] && b[i] <= 'Z' {
+				b[i] += 'a' - 'A'
+			}
 		} else if 'a' <= b[i] && b[i] <= 'z' {
 			b[i] -= 'a' - 'A'
 		}

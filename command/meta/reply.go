@@ -1,5 +1,7 @@
 package meta
 
+import "github.com/basaltdb/basalt/internal/glob"
+
 // Reply builders for the COMMAND family. Each appends the exact bytes
 // redis-server 7.0 sends, for protocol proto (2 or 3); arity errors of the
 // COMMAND subcommands themselves are the dispatcher's job (see
@@ -155,7 +157,7 @@ func (c *Command) listed(filter byte, arg []byte) bool {
 		}
 		return false
 	default:
-		return globMatch(arg, c.Name, true)
+		return glob.Match(arg, []byte(c.Name), true)
 	}
 }
 

@@ -1,4 +1,7 @@
-package datatypes
+// Package glob is Redis's stringmatchlen, the one glob matcher behind KEYS,
+// SCAN MATCH, CONFIG GET and COMMAND LIST FILTERBY PATTERN. It keeps no
+// state and is safe for any goroutine.
+package glob
 
 // Match reports whether s matches the glob pattern with the exact
 // semantics of Redis's stringmatchlen: '*', '?', '[...]' classes with '^'
