@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/basaltdb/basalt/internal/oserr"
 	"github.com/valyala/bytebufferpool"
 	"golang.org/x/sys/unix"
 )
@@ -62,22 +63,8 @@ type WriteError struct {
 	Err error  // a unix.Errno
 }
 
-func (e *WriteError) Error() string { return strerror(e.Err) }
+func (e *WriteError) Error() string { return oserr.Strerror(e.Err) }
 func (e *WriteError) Unwrap() error { return e.Err }
-
-// strerror spells an errno as glibc does: Go's table is glibc's text with
-// the first letter lowered.
-func strerror(err error) string {
-	var en unix.Errno
-	if !errors.As(err, &en) {
-		return err.Error()
-	}
-	s := en.Error()
-	if s != "" && s[0] >= 'a' && s[0] <= 'z' {
-		s = string(s[0]-'a'+'A') + s[1:]
-	}
-	return s
-}
 
 // Retry pacing after a failed write or fsync, and the everysec period.
 const (
@@ -475,7 +462,7 @@ func (l *Log) flush(c *committer, policy Policy) {
 		if n > 0 {
 			if terr := l.f.Truncate(before); terr != nil {
 				// It stays in the file: consume it so nothing is written twice.
-				l.opts.logf("Could not remove short write from the append-only file. Redis may refuse to load the AOF the next time it starts. ftruncate: %s", strerror(errnoOf(terr)))
+				l.opts.logf("Could not remove short write from the append-only file. Redis may refuse to load the AOF the next time it starts. ftruncate: %s", oserr.Strerror(errnoOf(terr)))
 				c.size += int64(n)
 				l.curSize.Add(int64(n))
 				rest := copy(c.inflight.B, c.inflight.B[n:])

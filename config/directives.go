@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/basaltdb/basalt/internal/oserr"
 )
 
 type dflags uint8
@@ -350,17 +352,17 @@ func setDir(c *Config, args []string, ld *loader) string {
 	}
 	p, err := filepath.Abs(p)
 	if err != nil {
-		return strerror(err)
+		return oserr.Strerror(err)
 	}
 	fi, err := os.Stat(p)
 	if err != nil {
-		return strerror(err)
+		return oserr.Strerror(err)
 	}
 	if !fi.IsDir() {
-		return strerror(syscall.ENOTDIR)
+		return oserr.Strerror(syscall.ENOTDIR)
 	}
 	if err := syscall.Access(p, 1 /* X_OK */); err != nil {
-		return strerror(err)
+		return oserr.Strerror(err)
 	}
 	c.Dir = p
 	if ld != nil {

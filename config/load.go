@@ -1,6 +1,7 @@
 package config
 
 import (
+	"github.com/basaltdb/basalt/internal/oserr"
 	"github.com/basaltdb/basalt/internal/sds"
 
 	"errors"
@@ -9,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 )
 
 // ErrHelp and ErrVersion are returned by Load when the first argument asks
@@ -121,7 +121,7 @@ func LoadFrom(args []string, stdin io.Reader) (*Config, error) {
 		if fromStdin {
 			b, err := io.ReadAll(stdin)
 			if err != nil {
-				return nil, errors.New("Fatal error, can't read config from stdin: " + strerror(err))
+				return nil, errors.New("Fatal error, can't read config from stdin: " + oserr.Strerror(err))
 			}
 			text.Write(b)
 		}
@@ -181,13 +181,13 @@ func readConfigFile(name string) ([]byte, error) {
 	if strings.ContainsAny(name, "*?[") {
 		matches, err := filepath.Glob(name)
 		if err != nil {
-			return nil, errors.New("Fatal error, can't open config file '" + name + "': " + strerror(err))
+			return nil, errors.New("Fatal error, can't open config file '" + name + "': " + oserr.Strerror(err))
 		}
 		var all []byte
 		for _, m := range matches {
 			b, err := os.ReadFile(m)
 			if err != nil {
-				return nil, errors.New("Fatal error, can't open config file '" + m + "': " + strerror(err))
+				return nil, errors.New("Fatal error, can't open config file '" + m + "': " + oserr.Strerror(err))
 			}
 			all = append(all, b...)
 		}
@@ -195,7 +195,7 @@ func readConfigFile(name string) ([]byte, error) {
 	}
 	b, err := os.ReadFile(name)
 	if err != nil {
-		return nil, errors.New("Fatal error, can't open config file '" + name + "': " + strerror(err))
+		return nil, errors.New("Fatal error, can't open config file '" + name + "': " + oserr.Strerror(err))
 	}
 	return b, nil
 }
@@ -278,18 +278,4 @@ func (ld *loader) finish() (*Config, error) {
 		return nil, ErrNoListener
 	}
 	return c, nil
-}
-
-// strerror renders an OS error as C's strerror does ("No such file or
-// directory"): Go's errno texts are the same words, lower-cased.
-func strerror(err error) string {
-	var errno syscall.Errno
-	if errors.As(err, &errno) {
-		s := errno.Error()
-		if s != "" && s[0] >= 'a' && s[0] <= 'z' {
-			s = string(s[0]-'a'+'A') + s[1:]
-		}
-		return s
-	}
-	return err.Error()
 }

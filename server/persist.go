@@ -1,11 +1,8 @@
 package server
 
 import (
-	"errors"
 	"fmt"
 	"path/filepath"
-	"strings"
-	"syscall"
 	"time"
 
 	"github.com/basaltdb/basalt/aof"
@@ -86,21 +83,7 @@ func (s *Server) writeRefusal() string {
 	if err == nil {
 		return ""
 	}
-	return "MISCONF Errors writing to the AOF file: " + strerror(err)
-}
-
-// strerror renders err as C's strerror does (Go's errno texts are lower
-// case).
-func strerror(err error) string {
-	var errno syscall.Errno
-	msg := err.Error()
-	if errors.As(err, &errno) {
-		msg = errno.Error()
-	}
-	if msg != "" {
-		msg = strings.ToUpper(msg[:1]) + msg[1:]
-	}
-	return msg
+	return "MISCONF Errors writing to the AOF file: " + err.Error() // glibc wording (aof.WriteError)
 }
 
 // applyAOFConfig follows CONFIG SET appendfsync.
