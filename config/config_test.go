@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/basaltdb/basalt/internal/glob"
+	"github.com/basaltdb/basalt/internal/numparse"
 )
 
 // Expected strings in these tests were checked against redis-server 7.0.15
@@ -112,10 +113,10 @@ func TestParseInt(t *testing.T) {
 			t.Errorf("parseInt(%q) = %d, %q; want %d, %q", tt.in, got, msg, tt.want, tt.msg)
 		}
 	}
-	if v, ok := string2ll("-9223372036854775808"); !ok || v != -1<<63 {
-		t.Errorf("string2ll(min) = %d, %v", v, ok)
+	if v, ok := numparse.String2ll("-9223372036854775808"); !ok || v != -1<<63 {
+		t.Errorf("numparse.String2ll(min) = %d, %v", v, ok)
 	}
-	if _, ok := string2ll("-9223372036854775809"); ok {
+	if _, ok := numparse.String2ll("-9223372036854775809"); ok {
 		t.Error("string2ll accepted below min")
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/basaltdb/basalt/internal/numparse"
 	"github.com/basaltdb/basalt/internal/oserr"
 )
 
@@ -168,7 +169,7 @@ func parseBool(s string) (bool, string) {
 // parseInt parses a plain integer config value with Redis's string2ll
 // (no spaces, no '+', no leading zeros) and checks its bounds.
 func parseInt(s string, lo, hi int64) (int64, string) {
-	v, ok := string2ll(s)
+	v, ok := numparse.String2ll(s)
 	if !ok {
 		return 0, "argument couldn't be parsed into an integer"
 	}
@@ -233,43 +234,6 @@ func parseMemory(s string, lo, hi int64) (int64, string) {
 		return 0, rangeMsg(lo, hi)
 	}
 	return int64(v), ""
-}
-
-// string2ll is Redis's strict decimal parser.
-func string2ll(s string) (int64, bool) {
-	if s == "0" {
-		return 0, true
-	}
-	neg := false
-	p := s
-	if strings.HasPrefix(p, "-") {
-		neg, p = true, p[1:]
-	}
-	if p == "" || p[0] < '1' || p[0] > '9' {
-		return 0, false
-	}
-	var v uint64
-	for i := 0; i < len(p); i++ {
-		ch := p[i]
-		if ch < '0' || ch > '9' {
-			return 0, false
-		}
-		d := uint64(ch - '0')
-		if v > (^uint64(0)-d)/10 {
-			return 0, false
-		}
-		v = v*10 + d
-	}
-	if neg {
-		if v > 1<<63 {
-			return 0, false
-		}
-		return -int64(v), true // -int64(1<<63) wraps to MinInt64, as wanted
-	}
-	if v > 1<<63-1 {
-		return 0, false
-	}
-	return int64(v), true
 }
 
 // strtoll mimics C strtoll(s, &end, 10) == fully consumed: leading

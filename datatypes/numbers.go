@@ -3,61 +3,18 @@ package datatypes
 import (
 	"math"
 	"strconv"
+
+	"github.com/basaltdb/basalt/internal/numparse"
 )
 
 // MaxInt64Len is the longest text ParseInt accepts plus one: Redis's
 // LONG_STR_SIZE (21), the buffer size of string2ll.
-const MaxInt64Len = 21
+const MaxInt64Len = numparse.LongStrSize
 
-// ParseInt parses s as Redis's string2ll: optional '-', then "0" or a
-// digit 1-9 followed by digits, nothing else (no '+', no spaces, no
-// leading zeros, no "-0"), fitting in int64, at most 20 bytes.
-func ParseInt(s []byte) (int64, bool) {
-	n := len(s)
-	if n == 0 || n >= MaxInt64Len {
-		return 0, false
-	}
-	if n == 1 && s[0] == '0' {
-		return 0, true
-	}
-	i, neg := 0, false
-	if s[0] == '-' {
-		neg = true
-		i++
-		if i == n {
-			return 0, false
-		}
-	}
-	if s[i] < '1' || s[i] > '9' {
-		return 0, false
-	}
-	v := uint64(s[i] - '0')
-	for i++; i < n; i++ {
-		c := s[i]
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		if v > math.MaxUint64/10 {
-			return 0, false
-		}
-		v *= 10
-		d := uint64(c - '0')
-		if v > math.MaxUint64-d {
-			return 0, false
-		}
-		v += d
-	}
-	if neg {
-		if v > 1<<63 {
-			return 0, false
-		}
-		return int64(-v), true
-	}
-	if v > math.MaxInt64 {
-		return 0, false
-	}
-	return int64(v), true
-}
+// ParseInt parses s as Redis's string2ll (see internal/numparse): optional
+// '-', then "0" or a digit 1-9 followed by digits, nothing else, fitting in
+// int64, at most 20 bytes.
+func ParseInt(s []byte) (int64, bool) { return numparse.String2ll(s) }
 
 // IsIntEncodable reports whether Redis's tryObjectEncoding would store s
 // with the "int" encoding: a string2ll-valid integer of at most 20 bytes.

@@ -3,6 +3,8 @@ package resp
 import (
 	"bytes"
 	"math"
+
+	"github.com/basaltdb/basalt/internal/numparse"
 )
 
 // Request parsing limits and defaults, as in Redis 7.0 (server.h).
@@ -228,7 +230,7 @@ func (p *Parser) parseMultibulk(buf []byte, lim *Limits) ([][]byte, int, error) 
 			if cr+1 >= len(buf) {
 				return nil, 0, nil
 			}
-			ll, ok = string2ll(buf[p.ls+1 : cr])
+			ll, ok = numparse.String2ll(buf[p.ls+1 : cr])
 			next = cr + 2
 		}
 		maxMb := int64(DefaultMaxMultibulk)
@@ -270,7 +272,7 @@ func (p *Parser) parseMultibulk(buf []byte, lim *Limits) ([][]byte, int, error) 
 				if buf[p.ls] != '$' {
 					return nil, 0, expectedDollar(buf[p.ls])
 				}
-				ll, ok = string2ll(buf[p.ls+1 : cr])
+				ll, ok = numparse.String2ll(buf[p.ls+1 : cr])
 				if !ok || ll < 0 {
 					return nil, 0, ErrInvalidBulkLen
 				}
@@ -310,7 +312,7 @@ func (p *Parser) parseMultibulk(buf []byte, lim *Limits) ([][]byte, int, error) 
 }
 
 // fastLen parses "<kind><digits>\r?" at i when it is a well-formed,
-// complete line whose value string2ll accepts as a non-negative number:
+// complete line whose value numparse.String2ll accepts as a non-negative number:
 // no leading zeros (except "0"), at most 18 digits (no overflow). It
 // returns the value and the offset after the line.
 func fastLen(buf []byte, i int, kind byte) (int64, int, bool) {
@@ -576,55 +578,4 @@ func (p *Parser) splitArgs(buf []byte, i, end int) error {
 			p.spans = append(p.spans, span{off: t.a, end: t.b})
 		}
 	}
-}
-
-// string2ll is Redis's string2ll (util.c): an optional '-', then "0" alone
-// or a digit 1-9 followed by digits, fewer than 21 bytes, no overflow of
-// a signed 64-bit integer. No '+', no spaces, no leading zeros.
-func string2ll(s []byte) (int64, bool) {
-	const longStrSize = 21
-	if len(s) == 0 || len(s) >= longStrSize {
-		return 0, false
-	}
-	if len(s) == 1 && s[0] == '0' {
-		return 0, true
-	}
-	neg := false
-	i := 0
-	if s[0] == '-' {
-		neg = true
-		i++
-		if i == len(s) {
-			return 0, false
-		}
-	}
-	if s[i] < '1' || s[i] > '9' {
-		return 0, false
-	}
-	v := uint64(s[i] - '0')
-	i++
-	for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
-		if v > math.MaxUint64/10 {
-			return 0, false
-		}
-		v *= 10
-		d := uint64(s[i] - '0')
-		if v > math.MaxUint64-d {
-			return 0, false
-		}
-		v += d
-	}
-	if i < len(s) {
-		return 0, false
-	}
-	if neg {
-		if v > uint64(math.MaxInt64)+1 {
-			return 0, false
-		}
-		return -int64(v), true
-	}
-	if v > math.MaxInt64 {
-		return 0, false
-	}
-	return int64(v), true
 }

@@ -415,28 +415,6 @@ func TestShrinkAfterHugeCommand(t *testing.T) {
 	}
 }
 
-func TestString2ll(t *testing.T) {
-	for _, tc := range []struct {
-		s  string
-		v  int64
-		ok bool
-	}{
-		{"0", 0, true}, {"1", 1, true}, {"-1", -1, true}, {"10", 10, true},
-		{"9223372036854775807", 9223372036854775807, true},
-		{"-9223372036854775808", -9223372036854775808, true},
-		{"9223372036854775808", 0, false}, {"-9223372036854775809", 0, false},
-		{"18446744073709551615", 0, false}, {"18446744073709551616", 0, false},
-		{"00", 0, false}, {"-0", 0, false}, {"-", 0, false}, {"", 0, false},
-		{"+1", 0, false}, {" 1", 0, false}, {"1 ", 0, false}, {"1a", 0, false},
-		{"000000000000000000001", 0, false},
-	} {
-		v, ok := string2ll([]byte(tc.s))
-		if v != tc.v || ok != tc.ok {
-			t.Errorf("string2ll(%q) = %d %v", tc.s, v, ok)
-		}
-	}
-}
-
 func benchPipeline(n int) []byte {
 	var b bytes.Buffer
 	for i := 0; i < n; i++ {

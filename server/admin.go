@@ -14,6 +14,7 @@ import (
 	"github.com/basaltdb/basalt/command"
 	"github.com/basaltdb/basalt/config"
 	"github.com/basaltdb/basalt/internal/hash"
+	"github.com/basaltdb/basalt/internal/numparse"
 )
 
 // infoSections are INFO's sections in Redis's order; default ones first.
@@ -459,7 +460,7 @@ func (s *Server) cmdDebug(c *command.Ctx) {
 			debugSyntax(c)
 			return
 		}
-		n, _ := parseInt(c.Args[2])
+		n, _ := numparse.String2ll(c.Args[2])
 		s.engine.ActiveExpire.Store(n != 0)
 		c.Out.OK()
 	case "object":

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/basaltdb/basalt/command"
+	"github.com/basaltdb/basalt/internal/numparse"
 )
 
 // addCommands registers the connection and administration commands.
@@ -91,53 +92,8 @@ func cmdTime(c *command.Ctx) {
 
 func (s *Server) cmdLastSave(c *command.Ctx) { c.Out.Int(s.lastSave.Load()) }
 
-// parseInt is Redis's string2ll for command arguments.
-func parseInt(b []byte) (int64, bool) {
-	if len(b) == 0 || len(b) > 20 {
-		return 0, false
-	}
-	if len(b) == 1 && b[0] == '0' {
-		return 0, true
-	}
-	neg := b[0] == '-'
-	i := 0
-	if neg {
-		i = 1
-		if len(b) == 1 {
-			return 0, false
-		}
-	}
-	if b[i] < '1' || b[i] > '9' {
-		return 0, false
-	}
-	var v uint64
-	for ; i < len(b); i++ {
-		d := b[i]
-		if d < '0' || d > '9' {
-			return 0, false
-		}
-		if v > (1<<64-1)/10 {
-			return 0, false
-		}
-		v = v*10 + uint64(d-'0')
-		if v < uint64(d-'0') {
-			return 0, false
-		}
-	}
-	if neg {
-		if v > 1<<63 {
-			return 0, false
-		}
-		return -int64(v), true
-	}
-	if v > 1<<63-1 {
-		return 0, false
-	}
-	return int64(v), true
-}
-
 func (s *Server) cmdSelect(c *command.Ctx) {
-	n, ok := parseInt(c.Args[1])
+	n, ok := numparse.String2ll(c.Args[1])
 	if !ok || n < -2147483648 || n > 2147483647 {
 		c.Out.Error(command.ErrNotInt)
 		return
@@ -196,7 +152,7 @@ func (s *Server) cmdHello(c *command.Ctx) {
 	proto := int64(c.Sess.Proto)
 	i := 1
 	if len(c.Args) >= 2 {
-		v, ok := parseInt(c.Args[1])
+		v, ok := numparse.String2ll(c.Args[1])
 		if !ok {
 			c.Out.Error("ERR Protocol version is not an integer or out of range")
 			return
@@ -275,11 +231,11 @@ func (s *Server) cmdReset(c *command.Ctx) {
 }
 
 func cmdWait(c *command.Ctx) {
-	if _, ok := parseInt(c.Args[1]); !ok {
+	if _, ok := numparse.String2ll(c.Args[1]); !ok {
 		c.Out.Error(command.ErrNotInt)
 		return
 	}
-	t, ok := parseInt(c.Args[2])
+	t, ok := numparse.String2ll(c.Args[2])
 	if !ok {
 		c.Out.Error("ERR timeout is not an integer or out of range")
 		return
@@ -425,7 +381,7 @@ func (s *Server) cmdClientList(c *command.Ctx) {
 		case opt == "id" && i+1 < len(c.Args):
 			ids = map[int64]bool{}
 			for i++; i < len(c.Args); i++ {
-				id, ok := parseInt(c.Args[i])
+				id, ok := numparse.String2ll(c.Args[i])
 				if !ok || id <= 0 {
 					c.Out.Error("ERR Invalid client ID")
 					return
@@ -494,7 +450,7 @@ func (s *Server) cmdClientKill(c *command.Ctx) {
 		v := args[i+1]
 		switch strings.ToLower(string(args[i])) {
 		case "id":
-			n, ok := parseInt(v)
+			n, ok := numparse.String2ll(v)
 			if !ok || n <= 0 {
 				c.Out.Error("ERR client-id should be greater than 0")
 				return

@@ -10,7 +10,11 @@ package meta
 
 //go:generate go run ./gen -out meta_gen.go
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/basaltdb/basalt/internal/numparse"
+)
 
 // KeySpec is one key specification, as in COMMAND INFO. BeginSearch is
 // "index" (Index used) or "keyword" (Keyword, StartFrom used); FindKeys is
@@ -360,7 +364,7 @@ func (c *Command) keysFromSpecs(args [][]byte, dst []int) ([]int, bool) {
 			if s.keyNumIdx >= argc || idx >= argc || idx < 0 {
 				return dst[:0], false
 			}
-			n, ok := string2ll(args[idx])
+			n, ok := numparse.String2ll(args[idx])
 			if !ok || n < 0 {
 				return dst[:0], false
 			}
@@ -411,50 +415,4 @@ func equalFold(a, b []byte) bool {
 		}
 	}
 	return true
-}
-
-// string2ll parses a decimal int64 as Redis's string2ll: no sign other
-// than a leading '-', no leading zeros, no spaces, no "-0".
-func string2ll(s []byte) (int64, bool) {
-	if len(s) == 0 || len(s) > 20 {
-		return 0, false
-	}
-	if len(s) == 1 && s[0] == '0' {
-		return 0, true
-	}
-	neg := false
-	if s[0] == '-' {
-		neg = true
-		s = s[1:]
-		if len(s) == 0 {
-			return 0, false
-		}
-	}
-	if s[0] < '1' || s[0] > '9' {
-		return 0, false
-	}
-	var v uint64
-	for _, ch := range s {
-		if ch < '0' || ch > '9' {
-			return 0, false
-		}
-		if v > (1<<64-1)/10 {
-			return 0, false
-		}
-		v *= 10
-		if v > 1<<64-1-uint64(ch-'0') {
-			return 0, false
-		}
-		v += uint64(ch - '0')
-	}
-	if neg {
-		if v > 1<<63 {
-			return 0, false
-		}
-		return int64(-v), true
-	}
-	if v > 1<<63-1 {
-		return 0, false
-	}
-	return int64(v), true
 }

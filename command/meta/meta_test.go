@@ -479,25 +479,6 @@ func TestKeysNoAlloc(t *testing.T) {
 	}
 }
 
-func TestString2ll(t *testing.T) {
-	for s, want := range map[string]bool{
-		"0": true, "1": true, "-1": true, "123": true, "9223372036854775807": true,
-		"-9223372036854775808": true, "9223372036854775808": false, "-9223372036854775809": false,
-		"": false, "-": false, "-0": false, "01": false, "+1": false, " 1": false, "1 ": false, "1a": false,
-		"99999999999999999999": false,
-	} {
-		v, ok := string2ll([]byte(s))
-		if ok != want {
-			t.Errorf("string2ll(%q) ok=%v", s, ok)
-		}
-		if ok {
-			if w, _ := strconv.ParseInt(s, 10, 64); w != v {
-				t.Errorf("string2ll(%q)=%d", s, v)
-			}
-		}
-	}
-}
-
 // TestNodeRoundTrip checks kinds that the captured data does not contain.
 func TestNodeRoundTrip(t *testing.T) {
 	n := Node{Kind: KindArray, Elems: []Node{
