@@ -116,7 +116,7 @@ func (x *executor) execute(t *txn) {
 			// A read over keys of parked loops: their pending writes only.
 			for _, p := range t.spec.Keys(t.args, nil) {
 				o := e.loops[c.Slots[hash.Slot(t.args[p])]]
-				if s := o.pendKeys[gateKey(t.db, t.args[p])]; s > t.need {
+				if s := o.pending.get(t.db, t.args[p]); s > t.need {
 					t.need = s
 				}
 			}
@@ -137,10 +137,7 @@ func (x *executor) execute(t *txn) {
 				// Later reads of these keys wait for this position.
 				for _, p := range t.spec.Keys(t.args, nil) {
 					o := e.loops[c.Slots[hash.Slot(t.args[p])]]
-					if o.pendKeys == nil {
-						o.pendKeys = make(map[string]uint64)
-					}
-					o.pendKeys[gateKey(t.db, t.args[p])] = seq
+					o.pending.put(t.db, string(t.args[p]), seq)
 				}
 			}
 		}

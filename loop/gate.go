@@ -9,7 +9,7 @@ import (
 // effect it may depend on is durable. A write's reply waits for its loop's
 // latest effect batch (lastSeq, which includes the write). A read's reply
 // waits only for the writes to the keys it names that are not yet durable
-// (pendKeys), so reads of other keys keep flowing while the disk fails.
+// (pending), so reads of other keys keep flowing while the disk fails.
 // Commands over the whole keyspace wait for every loop's latest batch.
 //
 // A client's out buffer therefore carries marks: the bytes of out up to
@@ -145,11 +145,75 @@ func (e *Engine) gateOn() bool { return e.replyGate.Load() }
 // Any goroutine may call it.
 func (e *Engine) SetReplyGate(on bool) { e.replyGate.Store(on) }
 
-// gateKey is the pendKeys key of key in database db.
-func gateKey(db int, key []byte) string {
-	var pre [4]byte
-	pre[0], pre[1], pre[2], pre[3] = byte(db>>24), byte(db>>16), byte(db>>8), byte(db)
-	return string(pre[:]) + string(key)
+// pendingWrites maps the keys written on a loop, per database, to the log
+// position of their latest write while that may not be durable yet. Owned
+// by the loop (the executor touches it only while the loop is parked).
+type pendingWrites struct {
+	dbs []map[string]uint64
+	n   int // entries over all databases
+}
+
+// get returns key's pending position in db, or 0.
+func (p *pendingWrites) get(db int, key []byte) uint64 {
+	if db >= len(p.dbs) {
+		return 0
+	}
+	return p.dbs[db][string(key)]
+}
+
+// put records a write of key in db at position seq.
+func (p *pendingWrites) put(db int, key string, seq uint64) {
+	for len(p.dbs) <= db {
+		p.dbs = append(p.dbs, nil)
+	}
+	m := p.dbs[db]
+	if m == nil {
+		m = make(map[string]uint64)
+		p.dbs[db] = m
+	}
+	old, ok := m[key]
+	if !ok {
+		p.n++
+	}
+	m[key] = max(old, seq)
+}
+
+// prune forgets the writes at or below the durable position d.
+func (p *pendingWrites) prune(d uint64) {
+	for _, m := range p.dbs {
+		for k, s := range m {
+			if s <= d {
+				delete(m, k)
+				p.n--
+			}
+		}
+	}
+}
+
+func (p *pendingWrites) reset() {
+	for _, m := range p.dbs {
+		clear(m)
+	}
+	p.n = 0
+}
+
+// moveTo hands the entries whose key satisfies moved to dst.
+func (p *pendingWrites) moveTo(dst *pendingWrites, moved func(key string) bool) {
+	for db, m := range p.dbs {
+		for k, s := range m {
+			if moved(k) {
+				dst.put(db, k, s)
+				delete(m, k)
+				p.n--
+			}
+		}
+	}
+}
+
+// turnKey is a key written this turn, in database db.
+type turnKey struct {
+	db  int
+	key string
 }
 
 // noteWrite records the keys of a write that ran on this loop this turn:
@@ -157,59 +221,50 @@ func gateKey(db int, key []byte) string {
 func (l *Loop) noteWrite(spec *command.Spec, args [][]byte, db int) {
 	l.keyPos = spec.Keys(args, l.keyPos[:0])
 	for _, p := range l.keyPos {
-		l.turnKeys = append(l.turnKeys, gateKey(db, args[p]))
+		l.turnKeys = append(l.turnKeys, turnKey{db, string(args[p])})
 	}
 }
 
 // settleWrites gives the keys written this turn their log position seq
 // (0: no gate, forget them) and forgets the ones already durable.
 func (l *Loop) settleWrites(seq uint64) {
-	if seq == 0 {
-		clear(l.turnKeys)
-		l.turnKeys = l.turnKeys[:0]
-		l.turnSet = nil
-		if len(l.pendKeys) > 0 && !l.eng.gateOn() {
-			clear(l.pendKeys)
+	switch {
+	case seq == 0:
+		if l.pending.n > 0 && !l.eng.gateOn() {
+			l.pending.reset()
 		}
-		return
-	}
-	if l.pendKeys == nil {
-		l.pendKeys = make(map[string]uint64)
-	}
-	if d := l.eng.durable.Load(); len(l.pendKeys) > 0 && (d >= l.prunedAt || len(l.pendKeys) > 1<<16) {
-		for k, s := range l.pendKeys {
-			if s <= d {
-				delete(l.pendKeys, k)
-			}
+	default:
+		if d := l.eng.durable.Load(); l.pending.n > 0 && (d >= l.prunedAt || l.pending.n > 1<<16) {
+			l.pending.prune(d)
+			l.prunedAt = seq
 		}
-		l.prunedAt = seq
-	}
-	for _, k := range l.turnKeys {
-		l.pendKeys[k] = seq
+		for _, t := range l.turnKeys {
+			l.pending.put(t.db, t.key, seq)
+		}
 	}
 	clear(l.turnKeys)
 	l.turnKeys = l.turnKeys[:0]
 	l.turnSet = nil
 }
 
-// writtenThisTurn reports whether k is in turnKeys; a set is built once
-// the list is long (large pipelines of writes and reads).
-func (l *Loop) writtenThisTurn(k string) bool {
+// writtenThisTurn reports whether key of db is in turnKeys; a set is built
+// once the list is long (large pipelines of writes and reads).
+func (l *Loop) writtenThisTurn(db int, key []byte) bool {
 	if len(l.turnKeys) <= 16 {
 		for _, t := range l.turnKeys {
-			if t == k {
+			if t.db == db && t.key == string(key) {
 				return true
 			}
 		}
 		return false
 	}
 	if l.turnSet == nil {
-		l.turnSet = make(map[string]struct{})
+		l.turnSet = make(map[turnKey]struct{})
 	}
 	for _, t := range l.turnKeys[len(l.turnSet):] { // turnKeys only grows within a turn
 		l.turnSet[t] = struct{}{}
 	}
-	_, ok := l.turnSet[k]
+	_, ok := l.turnSet[turnKey{db, string(key)}]
 	return ok
 }
 
@@ -218,17 +273,16 @@ func (l *Loop) writtenThisTurn(k string) bool {
 // at the end of the turn); else need is the highest position of a write
 // to one of them that is not yet durable, or 0.
 func (l *Loop) readNeed(spec *command.Spec, args [][]byte, db int) (need uint64, turn bool) {
-	if len(l.turnKeys) == 0 && len(l.pendKeys) == 0 {
+	if len(l.turnKeys) == 0 && l.pending.n == 0 {
 		return 0, false
 	}
 	l.keyPos = spec.Keys(args, l.keyPos[:0])
 	d := l.eng.durable.Load()
 	for _, p := range l.keyPos {
-		k := gateKey(db, args[p])
-		if l.writtenThisTurn(k) {
+		if l.writtenThisTurn(db, args[p]) {
 			return 0, true
 		}
-		if s := l.pendKeys[k]; s > d {
+		if s := l.pending.get(db, args[p]); s > d {
 			need = max(need, s)
 		}
 	}

@@ -40,10 +40,10 @@ type Loop struct {
 	// holding replies back; gatedN is its length, read by the committer's
 	// goroutine to decide whom to wake (durWake, durMsg).
 	lastSeq  uint64
-	turnKeys []string          // keys written this turn (gateKey form)
-	pendKeys map[string]uint64 // keys written, not known durable: their log position
-	prunedAt uint64
-	turnSet  map[string]struct{} // turnKeys as a set, when long
+	turnKeys []turnKey            // keys written this turn
+	turnSet  map[turnKey]struct{} // turnKeys as a set, when long
+	pending  pendingWrites        // keys written, not known durable
+	prunedAt uint64               // pending was last pruned below this position
 	// seenDurable is the durable position this loop last released at.
 	seenDurable uint64
 	replyOut    []*batch // executed batches to send back once this turn's effects are handed off

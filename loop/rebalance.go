@@ -138,16 +138,10 @@ func (e *Engine) movePending(old, moved *command.SlotMap, to int) {
 		if i == to {
 			continue
 		}
-		for k, seq := range l.pendKeys {
-			s := hash.Slot([]byte(k[4:])) // after gateKey's db prefix
-			if old[s] == uint16(i) && moved[s] == uint16(to) {
-				if dst.pendKeys == nil {
-					dst.pendKeys = make(map[string]uint64)
-				}
-				dst.pendKeys[k] = max(dst.pendKeys[k], seq)
-				delete(l.pendKeys, k)
-			}
-		}
+		l.pending.moveTo(&dst.pending, func(k string) bool {
+			s := hash.Slot([]byte(k))
+			return old[s] == uint16(i) && moved[s] == uint16(to)
+		})
 	}
 }
 
