@@ -36,9 +36,9 @@ type Options struct {
 	// Effects receives each batch of effect records: loop is the producing
 	// loop's index, or -1 for the transaction executor. It runs on that
 	// goroutine and must copy what it keeps. May be nil. It returns the
-	// batch's log position when replies that depend on the batch must wait
-	// until Durable reaches it (the reply gate of appendfsync always), or 0
-	// when they need not wait.
+	// batch's log position (0 when there is no log); while the reply gate
+	// is on (SetReplyGate), replies that depend on the batch wait until
+	// Durable reaches it.
 	Effects func(loop int, log *effect.Log) uint64
 	// WriteRefusal returns the error that write commands (and PING) get
 	// while the log cannot write (Redis's MISCONF), or "". May be nil.

@@ -131,7 +131,7 @@ func (x *executor) execute(t *txn) {
 	}
 	if !t.log.Empty() && e.opts.Effects != nil {
 		t.log.Atomic(effect.Mark{})
-		if seq := e.opts.Effects(-1, &t.log); seq > 0 {
+		if seq := e.opts.Effects(-1, &t.log); seq > 0 && e.gateOn() {
 			t.need = max(t.need, seq)
 			if t.fn == nil && t.spec.Flags&command.FlagWrite != 0 && t.spec.Scope == command.ScopeKeys {
 				// Later reads of these keys wait for this position.

@@ -142,8 +142,9 @@ func (l *Loop) handOff() {
 	if !l.log.Empty() {
 		var seq uint64
 		if f := l.eng.opts.Effects; f != nil {
-			seq = f(l.idx, &l.log)
-			if seq > 0 {
+			if seq = f(l.idx, &l.log); !l.eng.gateOn() {
+				seq = 0 // replies need not wait for it
+			} else if seq > 0 {
 				l.lastSeq = seq
 			}
 		}

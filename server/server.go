@@ -38,10 +38,9 @@ type Server struct {
 	started  time.Time
 	// Effects, when set before Run, receives every effect batch (tests).
 	Effects func(loop int, l *effect.Log)
-	// aof is the append-only log (nil with appendonly no); aofGate is
-	// whether replies wait for it (appendfsync always).
-	aof     *aof.Log
-	aofGate atomic.Bool
+	// aof is the append-only log (nil with appendonly no); replies wait
+	// for it while the engine's reply gate is on (appendfsync always).
+	aof *aof.Log
 	// OnConfig, when set, is called with each configuration CONFIG SET
 	// publishes (to apply loglevel in the binary's logger).
 	OnConfig func(c *config.Config)
