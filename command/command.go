@@ -72,6 +72,12 @@ type Spec struct {
 }
 
 // Sub finds a subcommand case-insensitively, without allocating.
+// ArityOK reports whether argc arguments (the name included) satisfy the
+// spec's arity: exactly Arity when positive, at least -Arity when negative.
+func (s *Spec) ArityOK(argc int) bool {
+	return (s.Arity <= 0 || argc == s.Arity) && argc >= -s.Arity
+}
+
 func (s *Spec) Sub(name []byte) *Spec {
 	if sub, ok := s.Subs[string(name)]; ok {
 		return sub

@@ -51,7 +51,7 @@ func cmdObject(c *Ctx) {
 		c.Out.Error(errUnknownSubcmdPf + string(name) + "'. Try OBJECT HELP.")
 		return
 	}
-	if (sub.Arity > 0 && len(c.Args) != sub.Arity) || (sub.Arity < 0 && len(c.Args) < -sub.Arity) {
+	if !sub.ArityOK(len(c.Args)) {
 		c.Out.Error(ArityError(sub.Name))
 		return
 	}

@@ -194,7 +194,7 @@ func (l *Loop) dispatch(cl *client, args [][]byte, replayed *bool) bool {
 	case rejection != "":
 	case spec == nil:
 		rejection = unknownCommand(args)
-	case (spec.Arity > 0 && len(args) != spec.Arity) || (spec.Arity < 0 && len(args) < -spec.Arity):
+	case !spec.ArityOK(len(args)):
 		rejection = command.ArityError(spec.Name)
 	case spec.Flags&command.FlagNoAuth == 0 && authRequired(cl, e.cfg().RequirePass):
 		rejection = "NOAUTH Authentication required."

@@ -63,7 +63,7 @@ func (r *Replayer) Apply(args [][]byte) error {
 	if spec == nil || !(spec.Scope == command.ScopeKeys || spec.Scope == command.ScopeAll && spec.Flags&command.FlagWrite != 0) {
 		return fmt.Errorf("Unknown command '%s'", cString(args[0]))
 	}
-	if (spec.Arity > 0 && len(args) != spec.Arity) || (spec.Arity < 0 && len(args) < -spec.Arity) {
+	if !spec.ArityOK(len(args)) {
 		return fmt.Errorf("wrong number of arguments for '%s'", spec.Name)
 	}
 	r.w.B, r.w.Proto = r.w.B[:0], 2
