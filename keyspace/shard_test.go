@@ -18,6 +18,20 @@ import (
 // counts, the Fenwick tree, the expiry index.
 func verify(t testing.TB, s *Shard) {
 	t.Helper()
+	verifyShard(t, s, func(*dict) uint64 { return s.seed })
+}
+
+// verifyOwnSeed is verify for shards holding dicts that came from other
+// shards: each dict must be laid out by its own seed.
+func verifyOwnSeed(t testing.TB, s *Shard) {
+	t.Helper()
+	verifyShard(t, s, func(dt *dict) uint64 { return dt.seed })
+}
+
+// verifyShard is verify with seedOf giving the seed each dict's layout
+// must follow.
+func verifyShard(t testing.TB, s *Shard, seedOf func(*dict) uint64) {
+	t.Helper()
 	for d := range s.dbs {
 		db := &s.dbs[d]
 		total, withExp := 0, 0
@@ -34,7 +48,7 @@ func verify(t testing.TB, s *Shard) {
 			if got := fenSum(db.fen, slot); got != dt.len() {
 				t.Fatalf("db %d slot %d: fenwick %d, dict %d", d, slot, got, dt.len())
 			}
-			checkDictSeed(t, dt, s.seed)
+			checkDictSeed(t, dt, seedOf(dt))
 			dt.forEach(func(e *Entry) bool {
 				if hash.Slot(e.Key) != uint16(slot) {
 					t.Fatalf("key %q in slot %d", e.Key, slot)

@@ -8,50 +8,6 @@ import (
 	"github.com/basaltdb/basalt/internal/hash"
 )
 
-// verifyOwnSeed is verify for shards holding dicts that came from other
-// shards: each dict must be laid out by its own seed.
-func verifyOwnSeed(t testing.TB, s *Shard) {
-	t.Helper()
-	for d := range s.dbs {
-		db := &s.dbs[d]
-		total, withExp := 0, 0
-		for slot, dt := range db.slots {
-			if dt == nil {
-				if got := fenSum(db.fen, slot); got != 0 {
-					t.Fatalf("db %d slot %d: empty but fenwick says %d", d, slot, got)
-				}
-				continue
-			}
-			if dt.len() == 0 {
-				t.Fatalf("db %d slot %d: empty dict kept", d, slot)
-			}
-			if got := fenSum(db.fen, slot); got != dt.len() {
-				t.Fatalf("db %d slot %d: fenwick %d, dict %d", d, slot, got, dt.len())
-			}
-			checkDictSeed(t, dt, dt.seed)
-			dt.forEach(func(e *Entry) bool {
-				if hash.Slot(e.Key) != uint16(slot) || !e.live {
-					t.Fatalf("key %q: slot %d live %v", e.Key, slot, e.live)
-				}
-				if (e.Expire != 0) != (e.expIdx != 0) {
-					t.Fatalf("key %q: expire %d, index %d", e.Key, e.Expire, e.expIdx)
-				}
-				if e.expIdx != 0 && db.exp[e.expIdx-1] != e {
-					t.Fatalf("key %q: index %d points elsewhere", e.Key, e.expIdx)
-				}
-				if e.Expire != 0 {
-					withExp++
-				}
-				total++
-				return true
-			})
-		}
-		if total != db.n || withExp != len(db.exp) {
-			t.Fatalf("db %d: n %d counted %d; index %d counted %d", d, db.n, total, len(db.exp), withExp)
-		}
-	}
-}
-
 type moveVal struct {
 	val            string
 	expire, access int64
