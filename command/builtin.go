@@ -7,5 +7,12 @@ func Builtin() *Table {
 	t.Add(stringSpecs()...)
 	t.Add(bitmapSpecs()...)
 	t.Add(keySpecs()...)
+	t.Add(hashSpecs()...)
+	t.Add(listSpecs()...)
+	t.Add(setSpecs()...)
+	t.Add(zsetSpecs()...)
+	t.Add(hllSpecs()...)
+	t.Add(geoSpecs()...)
+	t.Add(sortSpecs()...)
 	return t
 }

@@ -13,6 +13,7 @@ package command
 import (
 	"strings"
 
+	"github.com/basaltdb/basalt/datatypes"
 	"github.com/basaltdb/basalt/effect"
 	"github.com/basaltdb/basalt/internal/hash"
 	"github.com/basaltdb/basalt/keyspace"
@@ -65,6 +66,16 @@ type Spec struct {
 	FirstKey, LastKey, Step int
 	KeysFunc                func(args [][]byte, dst []int) []int
 	Run                     Handler
+	// Serve, set on blocking commands (BLPOP, BZPOPMIN, BLMOVE...), is
+	// run by the loop for a client blocked by this command when key (one
+	// of the keys it waits on) may have become ready: c.Args are the
+	// blocked command's arguments. It pops from key only (as Redis's
+	// serveClientsBlockedOn*Key), writes the reply and the effects of the
+	// non-blocking equivalent (BLPOP as LPOP, BLMOVE as LMOVE) and
+	// returns true; or it writes nothing and returns false when key has
+	// nothing for it (still empty, or of another type), and the client
+	// stays blocked. Serve may touch key and the command's other keys.
+	Serve func(c *Ctx, key []byte) bool
 	// Subs are the subcommands of a container command (CLIENT, CONFIG,
 	// COMMAND), keyed by lower-case name; each has its own arity, scope
 	// and handler, and Name "container|sub" as Redis reports it.
@@ -185,10 +196,29 @@ type Ctx struct {
 	// MaxBulkLen is proto-max-bulk-len: the largest string a command may
 	// build (SETRANGE, APPEND, SETBIT).
 	MaxBulkLen int64
+	// Limits are the encoding thresholds of the published config.
+	Limits *datatypes.Limits
 	// Sess is the client's session. It is set only for ScopeConn and
 	// ScopeAll commands; keyspace handlers must not use it.
 	Sess *Session
 	Spec *Spec
+
+	// DenyBlocking is set where a blocking command must not block (inside
+	// MULTI/EXEC or a script): it then replies as Redis does there.
+	DenyBlocking bool
+	// Blocked, BlockKeys and BlockDeadline are set by Block.
+	Blocked       bool
+	BlockKeys     [][]byte
+	BlockDeadline int64
+}
+
+// Block asks the runner to park the client on keys until one of them
+// becomes ready (then the spec's Serve runs) or deadline (unix ms; 0 is
+// forever) passes (then the client gets a null array, as Redis's
+// replyToBlockedClientTimedOut). The handler writes no reply when it
+// blocks. keys may point into Args: the runner copies what it keeps.
+func (c *Ctx) Block(keys [][]byte, deadline int64) {
+	c.Blocked, c.BlockKeys, c.BlockDeadline = true, keys, deadline
 }
 
 // Shard returns the shard owning key's slot.

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/basaltdb/basalt/datatypes"
 	"github.com/basaltdb/basalt/effect"
 	"github.com/basaltdb/basalt/keyspace"
 	"github.com/basaltdb/basalt/resp"
@@ -21,10 +22,11 @@ type testEnv struct {
 	now    int64
 	proto  int
 	log    effect.Log
+	limits datatypes.Limits
 }
 
 func newTestEnv(t *testing.T, nshards int) *testEnv {
-	e := &testEnv{t: t, table: Builtin(), now: 1_700_000_000_000, proto: 2}
+	e := &testEnv{t: t, table: Builtin(), now: 1_700_000_000_000, proto: 2, limits: datatypes.DefaultLimits()}
 	for i := 0; i < nshards; i++ {
 		e.shards = append(e.shards, keyspace.NewShard(16))
 	}
@@ -56,7 +58,7 @@ func (e *testEnv) doBytes(args [][]byte) string {
 		s.Log = &e.log
 	}
 	c := &Ctx{Args: args, Out: w, Log: &e.log, Shards: e.shards, Slots: &e.slots, DB: e.db,
-		Now: e.now, Rand: uint64(e.now), MaxBulkLen: 512 << 20, Spec: spec}
+		Now: e.now, Rand: uint64(e.now), MaxBulkLen: 512 << 20, Limits: &e.limits, Spec: spec}
 	spec.Run(c)
 	return string(w.B)
 }

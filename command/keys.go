@@ -159,16 +159,21 @@ func renameGeneric(c *Ctx, nx bool) {
 
 // keyCloneEntry copies e's value and expiry under a new name, as Redis's
 // COPY duplicates the object: a fresh object, so its access time is now.
-// New value kinds must be deep-copied here.
+// Aggregates are deep-copied in their current encoding.
 func keyCloneEntry(e *keyspace.Entry, key []byte, now int64) *keyspace.Entry {
-	return &keyspace.Entry{
+	n := &keyspace.Entry{
 		Key:    append([]byte(nil), key...),
-		Str:    append([]byte(nil), e.Str...),
 		Kind:   e.Kind,
 		Enc:    e.Enc,
 		Expire: e.Expire,
 		Access: now,
 	}
+	if e.Obj != nil {
+		n.Obj = e.Obj.Clone()
+	} else {
+		n.Str = append([]byte(nil), e.Str...)
+	}
+	return n
 }
 
 // cmdCopy is COPY source destination [DB n] [REPLACE].

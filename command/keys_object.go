@@ -71,7 +71,7 @@ func objectLookup(c *Ctx) *keyspace.Entry {
 
 func cmdObjectEncoding(c *Ctx) {
 	if e := objectLookup(c); e != nil {
-		c.Out.BulkString(e.Enc.String())
+		c.Out.BulkString(encodingOf(e).String())
 	}
 }
 
@@ -144,4 +144,13 @@ func cmdObjectHelp(c *Ctx) {
 	for _, l := range lines {
 		c.Out.SimpleString(l)
 	}
+}
+
+// encodingOf is e's encoding as OBJECT ENCODING reports it: an
+// aggregate's own, or the string encoding kept in the entry.
+func encodingOf(e *keyspace.Entry) keyspace.Enc {
+	if e.Obj != nil {
+		return e.Obj.Encoding()
+	}
+	return e.Enc
 }

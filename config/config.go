@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/basaltdb/basalt/datatypes"
+
 	"github.com/basaltdb/basalt/internal/glob"
 )
 
@@ -31,14 +33,16 @@ type Config struct {
 	Dir string
 	// Loops is the number of event loops (shards); Load and Default resolve
 	// "loops 0" to runtime.NumCPU() (capped at MaxLoops), so it is >= 1.
-	Loops                  int
-	Databases              int
-	RequirePass            string
-	MaxClients             int
-	Timeout                int // seconds of client idleness before close; 0 = never
-	TCPKeepalive           int // seconds; 0 = no SO_KEEPALIVE
-	ProtectedMode          bool
-	ProtoMaxBulkLen        int64
+	Loops           int
+	Databases       int
+	RequirePass     string
+	MaxClients      int
+	Timeout         int // seconds of client idleness before close; 0 = never
+	TCPKeepalive    int // seconds; 0 = no SO_KEEPALIVE
+	ProtectedMode   bool
+	ProtoMaxBulkLen int64
+	// Limits: the encoding thresholds (hash-max-listpack-entries, ...).
+	Limits                 datatypes.Limits
 	ClientQueryBufferLimit int64
 	EnableDebugCommand     string // "no" | "yes" | "local"
 	LogFile                string // "" = standard output
@@ -97,6 +101,7 @@ func Default() *Config {
 		AppendFileName:         "appendonly.aof",
 		AOFLoadTruncated:       true,
 		AOFUseRDBPreamble:      true,
+		Limits:                 datatypes.DefaultLimits(),
 	}
 }
 

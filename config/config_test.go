@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/basaltdb/basalt/datatypes"
 	"github.com/basaltdb/basalt/internal/glob"
 	"github.com/basaltdb/basalt/internal/numparse"
 )
@@ -251,7 +252,7 @@ port 7002
 	want := &Config{
 		Bind: []string{"127.0.0.1", "-::1"}, Port: 7002, Dir: sub, Loops: 3, Databases: 4,
 		RequirePass: `aA"b c`, MaxClients: 50, Timeout: 30, TCPKeepalive: 0, ProtectedMode: false,
-		ProtoMaxBulkLen: 1 << 20, ClientQueryBufferLimit: 2 << 30, EnableDebugCommand: "local",
+		ProtoMaxBulkLen: 1 << 20, Limits: datatypes.DefaultLimits(), ClientQueryBufferLimit: 2 << 30, EnableDebugCommand: "local",
 		LogFile: "", LogLevel: "warning", PidFile: "basalt.pid", Hz: MaxHz, ConfigFile: conf,
 		AppendFsync: "everysec", AppendDirName: "appendonlydir", AppendFileName: "appendonly.aof",
 		AOFLoadTruncated: true, AOFUseRDBPreamble: true,
@@ -659,15 +660,15 @@ func TestFileErrorShape(t *testing.T) {
 // PATTERN returns, as redis-server 7.0.15 answered for the same names.
 func TestGetPatternsMatchRedis(t *testing.T) {
 	tests := []struct{ pattern, names string }{
-		{`*`, "aof-load-truncated aof-use-rdb-preamble appenddirname appendfilename appendfsync appendonly bind client-query-buffer-limit daemonize databases dir enable-debug-command hz logfile loglevel maxclients pidfile port protected-mode proto-max-bulk-len requirepass save tcp-keepalive timeout"},
+		{`*`, "aof-load-truncated aof-use-rdb-preamble appenddirname appendfilename appendfsync appendonly bind client-query-buffer-limit daemonize databases dir enable-debug-command hash-max-listpack-entries hash-max-listpack-value hash-max-ziplist-entries hash-max-ziplist-value hll-sparse-max-bytes hz list-max-listpack-size list-max-ziplist-size logfile loglevel maxclients pidfile port protected-mode proto-max-bulk-len requirepass save set-max-intset-entries tcp-keepalive timeout zset-max-listpack-entries zset-max-listpack-value zset-max-ziplist-entries zset-max-ziplist-value"},
 		{`p*`, "pidfile port protected-mode proto-max-bulk-len"},
 		{`*o*`, "aof-load-truncated aof-use-rdb-preamble appendonly daemonize enable-debug-command logfile loglevel port protected-mode proto-max-bulk-len timeout"},
 		{`?ort`, "port"},
 		{`[pb]*`, "bind pidfile port protected-mode proto-max-bulk-len"},
-		{`[^p]*`, "aof-load-truncated aof-use-rdb-preamble appenddirname appendfilename appendfsync appendonly bind client-query-buffer-limit daemonize databases dir enable-debug-command hz logfile loglevel maxclients requirepass save tcp-keepalive timeout"},
-		{`*[d-f]`, "aof-load-truncated aof-use-rdb-preamble appenddirname appendfilename bind daemonize enable-debug-command logfile pidfile protected-mode save tcp-keepalive"},
-		{`*-*-*`, "aof-load-truncated aof-use-rdb-preamble client-query-buffer-limit enable-debug-command proto-max-bulk-len"},
-		{`*\-*`, "aof-load-truncated aof-use-rdb-preamble client-query-buffer-limit enable-debug-command protected-mode proto-max-bulk-len tcp-keepalive"},
+		{`[^p]*`, "aof-load-truncated aof-use-rdb-preamble appenddirname appendfilename appendfsync appendonly bind client-query-buffer-limit daemonize databases dir enable-debug-command hash-max-listpack-entries hash-max-listpack-value hash-max-ziplist-entries hash-max-ziplist-value hll-sparse-max-bytes hz list-max-listpack-size list-max-ziplist-size logfile loglevel maxclients requirepass save set-max-intset-entries tcp-keepalive timeout zset-max-listpack-entries zset-max-listpack-value zset-max-ziplist-entries zset-max-ziplist-value"},
+		{`*[d-f]`, "aof-load-truncated aof-use-rdb-preamble appenddirname appendfilename bind daemonize enable-debug-command hash-max-listpack-value hash-max-ziplist-value list-max-listpack-size list-max-ziplist-size logfile pidfile protected-mode save tcp-keepalive zset-max-listpack-value zset-max-ziplist-value"},
+		{`*-*-*`, "aof-load-truncated aof-use-rdb-preamble client-query-buffer-limit enable-debug-command hash-max-listpack-entries hash-max-listpack-value hash-max-ziplist-entries hash-max-ziplist-value hll-sparse-max-bytes list-max-listpack-size list-max-ziplist-size proto-max-bulk-len set-max-intset-entries zset-max-listpack-entries zset-max-listpack-value zset-max-ziplist-entries zset-max-ziplist-value"},
+		{`*\-*`, "aof-load-truncated aof-use-rdb-preamble client-query-buffer-limit enable-debug-command hash-max-listpack-entries hash-max-listpack-value hash-max-ziplist-entries hash-max-ziplist-value hll-sparse-max-bytes list-max-listpack-size list-max-ziplist-size protected-mode proto-max-bulk-len set-max-intset-entries tcp-keepalive zset-max-listpack-entries zset-max-listpack-value zset-max-ziplist-entries zset-max-ziplist-value"},
 		{`b[i-n]nd`, "bind"},
 		{`[a-c]*[!x]`, ""},
 		{`*s?`, "requirepass"},
@@ -675,8 +676,8 @@ func TestGetPatternsMatchRedis(t *testing.T) {
 		{`P*T`, "port"},
 		{`*[`, ""},
 		{`[]`, ""},
-		{`[^]*`, "aof-load-truncated aof-use-rdb-preamble appenddirname appendfilename appendfsync appendonly bind client-query-buffer-limit daemonize databases dir enable-debug-command hz logfile loglevel maxclients pidfile port protected-mode proto-max-bulk-len requirepass save tcp-keepalive timeout"},
-		{`*a*a*`, "aof-load-truncated aof-use-rdb-preamble appenddirname appendfilename databases enable-debug-command"},
+		{`[^]*`, "aof-load-truncated aof-use-rdb-preamble appenddirname appendfilename appendfsync appendonly bind client-query-buffer-limit daemonize databases dir enable-debug-command hash-max-listpack-entries hash-max-listpack-value hash-max-ziplist-entries hash-max-ziplist-value hll-sparse-max-bytes hz list-max-listpack-size list-max-ziplist-size logfile loglevel maxclients pidfile port protected-mode proto-max-bulk-len requirepass save set-max-intset-entries tcp-keepalive timeout zset-max-listpack-entries zset-max-listpack-value zset-max-ziplist-entries zset-max-ziplist-value"},
+		{`*a*a*`, "aof-load-truncated aof-use-rdb-preamble appenddirname appendfilename databases enable-debug-command hash-max-listpack-entries hash-max-listpack-value hash-max-ziplist-entries hash-max-ziplist-value hll-sparse-max-bytes list-max-listpack-size zset-max-listpack-entries zset-max-listpack-value zset-max-ziplist-value"},
 		{`h?`, "hz"},
 		{`dir`, "dir"},
 		{`t[c]p*`, "tcp-keepalive"},
@@ -684,8 +685,8 @@ func TestGetPatternsMatchRedis(t *testing.T) {
 		{`*\*`, ""},
 		{`sa[v`, ""},
 		{`log*`, "logfile loglevel"},
-		{`*max*`, "maxclients proto-max-bulk-len"},
-		{`[z-a]*`, "aof-load-truncated aof-use-rdb-preamble appenddirname appendfilename appendfsync appendonly bind client-query-buffer-limit daemonize databases dir enable-debug-command hz logfile loglevel maxclients pidfile port protected-mode proto-max-bulk-len requirepass save tcp-keepalive timeout"},
+		{`*max*`, "hash-max-listpack-entries hash-max-listpack-value hash-max-ziplist-entries hash-max-ziplist-value hll-sparse-max-bytes list-max-listpack-size list-max-ziplist-size maxclients proto-max-bulk-len set-max-intset-entries zset-max-listpack-entries zset-max-listpack-value zset-max-ziplist-entries zset-max-ziplist-value"},
+		{`[z-a]*`, "aof-load-truncated aof-use-rdb-preamble appenddirname appendfilename appendfsync appendonly bind client-query-buffer-limit daemonize databases dir enable-debug-command hash-max-listpack-entries hash-max-listpack-value hash-max-ziplist-entries hash-max-ziplist-value hll-sparse-max-bytes hz list-max-listpack-size list-max-ziplist-size logfile loglevel maxclients pidfile port protected-mode proto-max-bulk-len requirepass save set-max-intset-entries tcp-keepalive timeout zset-max-listpack-entries zset-max-listpack-value zset-max-ziplist-entries zset-max-ziplist-value"},
 	}
 	c := Default()
 	for _, tt := range tests {

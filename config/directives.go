@@ -71,6 +71,42 @@ var directives = [...]directive{
 	{name: "appendfilename", flags: immutable, set: setAppendFileName, get: func(c *Config) string { return c.AppendFileName }},
 	boolDirective("aof-load-truncated", 0, func(c *Config) *bool { return &c.AOFLoadTruncated }),
 	boolDirective("aof-use-rdb-preamble", 0, func(c *Config) *bool { return &c.AOFUseRDBPreamble }),
+	// Encoding thresholds. Each has Redis 7.0's old "ziplist" name as an
+	// alias sharing the value; both appear in CONFIG GET *, as in Redis.
+	sizeDirective("hash-max-listpack-entries", false, func(c *Config) *int64 { return &c.Limits.HashMaxListpackEntries }),
+	sizeDirective("hash-max-ziplist-entries", false, func(c *Config) *int64 { return &c.Limits.HashMaxListpackEntries }),
+	sizeDirective("hash-max-listpack-value", true, func(c *Config) *int64 { return &c.Limits.HashMaxListpackValue }),
+	sizeDirective("hash-max-ziplist-value", true, func(c *Config) *int64 { return &c.Limits.HashMaxListpackValue }),
+	sizeDirective("set-max-intset-entries", false, func(c *Config) *int64 { return &c.Limits.SetMaxIntsetEntries }),
+	sizeDirective("zset-max-listpack-entries", false, func(c *Config) *int64 { return &c.Limits.ZSetMaxListpackEntries }),
+	sizeDirective("zset-max-ziplist-entries", false, func(c *Config) *int64 { return &c.Limits.ZSetMaxListpackEntries }),
+	sizeDirective("zset-max-listpack-value", true, func(c *Config) *int64 { return &c.Limits.ZSetMaxListpackValue }),
+	sizeDirective("zset-max-ziplist-value", true, func(c *Config) *int64 { return &c.Limits.ZSetMaxListpackValue }),
+	int64Directive("list-max-listpack-size", -1<<31, 1<<31-1, func(c *Config) *int64 { return &c.Limits.ListMaxListpackSize }),
+	int64Directive("list-max-ziplist-size", -1<<31, 1<<31-1, func(c *Config) *int64 { return &c.Limits.ListMaxListpackSize }),
+	sizeDirective("hll-sparse-max-bytes", true, func(c *Config) *int64 { return &c.Limits.HLLSparseMaxBytes }),
+}
+
+// sizeDirective is a size_t directive of Redis (0 to LONG_MAX); memory
+// ones accept units (1k, 2mb) as Redis's MEMORY_CONFIG does.
+func sizeDirective(name string, memory bool, field func(*Config) *int64) directive {
+	if memory {
+		return memDirective(name, 0, 1<<63-1, field)
+	}
+	return int64Directive(name, 0, 1<<63-1, field)
+}
+
+func int64Directive(name string, lo, hi int64, field func(*Config) *int64) directive {
+	return directive{name: name,
+		set: func(c *Config, args []string, _ *loader) string {
+			v, msg := parseInt(args[0], lo, hi)
+			if msg == "" {
+				*field(c) = v
+			}
+			return msg
+		},
+		get: func(c *Config) string { return strconv.FormatInt(*field(c), 10) },
+	}
 }
 
 // lookup finds a directive by name, case-insensitively like Redis; -1 if none.

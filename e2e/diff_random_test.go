@@ -14,8 +14,19 @@ import (
 // E2E_SEED=n runs only seed n; E2E_RANDOM_N sets the number of commands per
 // seed; BASALT_SOAK=1 runs many more seeds and commands.
 func TestDiffRandom(t *testing.T) {
-	seeds := []uint64{1, 2, 3, 4}
-	n := 2500
+	seeds, n := randomSeeds(t, []uint64{1, 2, 3, 4}, 2500)
+	lists := suite.target == "redis" || hasFeature("lists")
+	runRandom(t, seeds, n, func(g *gen) ([][]byte, Compare) {
+		g.lists = lists
+		return g.next()
+	})
+}
+
+// randomSeeds returns the seeds and commands per seed of a randomized
+// differential test: def seeds of n commands by default, 32 seeds of 20000
+// under BASALT_SOAK=1, one seed with E2E_SEED=n, E2E_RANDOM_N commands.
+func randomSeeds(t *testing.T, def []uint64, n int) ([]uint64, int) {
+	seeds := def
 	if os.Getenv("BASALT_SOAK") != "" {
 		seeds, n = nil, 20000
 		for i := uint64(1); i <= 32; i++ {
@@ -36,26 +47,33 @@ func TestDiffRandom(t *testing.T) {
 		}
 		n = v
 	}
-	lists := suite.target == "redis" || hasFeature("lists")
+	return seeds, n
+}
+
+// runRandom sends n commands per seed, made by next from a seeded gen, to
+// a fresh pair of servers and compares every reply; a mismatch fails with
+// the rerun command and the last commands sent. Each seed runs in
+// parallel with its own pair.
+func runRandom(t *testing.T, seeds []uint64, n int, next func(g *gen) ([][]byte, Compare)) {
 	for _, seed := range seeds {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
 			t.Parallel()
 			p := startPair(t)
 			cs := p.dial(t)
 			cs.flushAll(t)
-			g := &gen{r: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), lists: lists}
+			g := &gen{r: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
 			var history []string
 			kinds := map[byte]int{} // reply types seen, to judge the mix
 			for i := 0; i < n; i++ {
-				args, cmp := g.next()
+				args, cmp := next(g)
 				ref, tgt, ok, note := cs.do(args, cmp, true)
 				history = append(history, fmt.Sprintf("#%d %s -> %s", i, argsText(args), ref))
 				if len(history) > 15 {
 					history = history[1:]
 				}
 				if !ok {
-					msg := fmt.Sprintf("seed %d (rerun: E2E_SEED=%d go test ./e2e/ -run 'DiffRandom'), command #%d: %s\n  %s:  %s\n  %s: %s%s",
-						seed, seed, i, argsText(args), p.ref.name, ref, p.tgt.name, tgt, firstDifference(ref, tgt))
+					msg := fmt.Sprintf("seed %d (rerun: E2E_SEED=%d go test ./e2e/ -run '%s'), command #%d: %s\n  %s:  %s\n  %s: %s%s",
+						seed, seed, t.Name()[:strings.IndexByte(t.Name(), '/')], i, argsText(args), p.ref.name, ref, p.tgt.name, tgt, firstDifference(ref, tgt))
 					if note != "" {
 						msg += "\n  (" + note + ")"
 					}

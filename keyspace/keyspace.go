@@ -29,12 +29,24 @@ type Kind uint8
 const (
 	KindNone Kind = iota
 	KindString
+	KindList
+	KindSet
+	KindZSet
+	KindHash
 )
 
 func (k Kind) String() string {
 	switch k {
 	case KindString:
 		return "string"
+	case KindList:
+		return "list"
+	case KindSet:
+		return "set"
+	case KindZSet:
+		return "zset"
+	case KindHash:
+		return "hash"
 	}
 	return "none"
 }
@@ -46,6 +58,11 @@ const (
 	EncRaw Enc = iota
 	EncInt
 	EncEmbstr
+	EncListpack
+	EncQuicklist
+	EncIntset
+	EncHashtable
+	EncSkiplist
 )
 
 func (e Enc) String() string {
@@ -54,18 +71,45 @@ func (e Enc) String() string {
 		return "int"
 	case EncEmbstr:
 		return "embstr"
+	case EncListpack:
+		return "listpack"
+	case EncQuicklist:
+		return "quicklist"
+	case EncIntset:
+		return "intset"
+	case EncHashtable:
+		return "hashtable"
+	case EncSkiplist:
+		return "skiplist"
 	}
 	return "raw"
 }
 
+// Aggregate is the value of a list, set, sorted set or hash key: the
+// datatypes package's structures implement it. A key whose aggregate
+// becomes empty must be deleted by the command that emptied it (Redis
+// never keeps empty aggregates). The shard owning the entry owns the
+// aggregate; only that shard's goroutine may touch it.
+type Aggregate interface {
+	// Encoding is the encoding OBJECT ENCODING reports.
+	Encoding() Enc
+	// Len is the number of elements (members, fields, list items).
+	Len() int
+	// Clone returns a deep copy (COPY).
+	Clone() Aggregate
+}
+
 // Entry is one key with its value. The shard owns it; handlers may change
-// the value fields in place (Kind, Enc, Str) but must go through the shard
-// to change Expire or the key (SetExpire; Remove then Insert).
+// the value fields in place (Kind, Enc, Str, Obj) but must go through the
+// shard to change Expire or the key (SetExpire; Remove then Insert).
 //
-// Fields are ordered to pack into 80 bytes (one size class).
+// Fields are ordered to pack into 96 bytes (one size class).
 type Entry struct {
-	Key    []byte // owned copy of the key
-	Str    []byte // string value (KindString)
+	Key []byte // owned copy of the key
+	Str []byte // string value (KindString)
+	// Obj is the value of any other kind; nil for strings. Its encoding
+	// is Obj.Encoding(), not Enc.
+	Obj    Aggregate
 	Expire int64  // absolute unix ms; 0 means no expiry
 	Access int64  // unix ms of the last access, for OBJECT IDLETIME
 	next   *Entry // next entry in the dict bucket chain
@@ -206,7 +250,7 @@ func (s *Shard) Upsert(d int, key []byte, now int64) (e *Entry, existed bool) {
 }
 
 // Entries with the key bytes in the same allocation, one type per size
-// class: 80+16 = 96, 80+32 = 112 and 80+48 = 128 bytes are all exact Go
+// class: 96+16 = 112, 96+32 = 128 and 96+48 = 144 bytes are all exact Go
 // size classes, so keys up to 48 bytes cost one object (one cache miss
 // less on lookup, one object less for the GC) and no extra memory. The key
 // slice points into the object; Go keeps the whole object alive through

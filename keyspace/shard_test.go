@@ -375,8 +375,8 @@ func parseDels(t *testing.T, b []byte) []dbKey {
 }
 
 func TestEntrySize(t *testing.T) {
-	if sz := unsafe.Sizeof(Entry{}); sz != 80 {
-		t.Errorf("Entry is %d bytes, want 80", sz)
+	if sz := unsafe.Sizeof(Entry{}); sz != 96 {
+		t.Errorf("Entry is %d bytes, want 96", sz)
 	}
 }
 

@@ -268,7 +268,7 @@ func (l *Loop) dispatch(cl *client, args [][]byte, replayed *bool) bool {
 	case target == l.idx:
 		mark := len(cl.out)
 		l.w.B, l.w.Proto = cl.out, cl.sess.Proto
-		l.execute(spec, args, cl.sess.DB, &cl.sess, sm, e.cfg().ProtoMaxBulkLen)
+		l.execute(spec, args, cl.sess.DB, &cl.sess, sm, e.cfg())
 		cl.out = l.w.B
 		l.w.B = nil
 		if replyDropped(cl, replayed) { // after running: CLIENT REPLY ON shows its +OK

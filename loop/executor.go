@@ -97,7 +97,7 @@ func (x *executor) execute(t *txn) {
 	w := x.writer(t.proto)
 	c := &command.Ctx{
 		Args: t.args, Out: w, Log: &t.log, Shards: e.shards, Slots: sm,
-		DB: t.db, Now: e.now(), Rand: e.rand(), MaxBulkLen: e.cfg().ProtoMaxBulkLen,
+		DB: t.db, Now: e.now(), Rand: e.rand(), MaxBulkLen: e.cfg().ProtoMaxBulkLen, Limits: &e.cfg().Limits,
 		Sess: t.sess, Spec: t.spec,
 	}
 	if t.fn != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/panjf2000/gnet/v2"
 
 	"github.com/basaltdb/basalt/command"
+	"github.com/basaltdb/basalt/config"
 	"github.com/basaltdb/basalt/effect"
 	"github.com/basaltdb/basalt/internal/hash"
 	"github.com/basaltdb/basalt/keyspace"
@@ -177,7 +178,7 @@ func (l *Loop) park(t *txn) {
 func (l *Loop) execBatch(b *batch) {
 	w := &l.w
 	sm := l.eng.slots.Load()
-	maxBulk := l.eng.cfg().ProtoMaxBulkLen
+	cfg := l.eng.cfg()
 	for i := range b.reqs {
 		r := &b.reqs[i]
 		if staleRoute(r.routed, sm) {
@@ -187,7 +188,7 @@ func (l *Loop) execBatch(b *batch) {
 		}
 		w.B, w.Proto = b.replies, r.proto
 		args := b.args(r)
-		l.execute(r.spec, args, r.db, nil, sm, maxBulk)
+		l.execute(r.spec, args, r.db, nil, sm, cfg)
 		b.replies = w.B
 		r.replyEnd = len(b.replies)
 		if l.eng.gateOn() {
@@ -205,11 +206,11 @@ func (l *Loop) execBatch(b *batch) {
 }
 
 // execute runs one command on this goroutine with the reply going to l.w.
-func (l *Loop) execute(spec *command.Spec, args [][]byte, db int, sess *command.Session, sm *command.SlotMap, maxBulk int64) {
+func (l *Loop) execute(spec *command.Spec, args [][]byte, db int, sess *command.Session, sm *command.SlotMap, cfg *config.Config) {
 	c := &l.ctx
 	*c = command.Ctx{
 		Args: args, Out: &l.w, Log: &l.log, Shards: l.eng.shards, Slots: sm, DB: db,
-		Now: time.Now().UnixMilli(), Rand: l.nextRand(), MaxBulkLen: maxBulk, Sess: sess, Spec: spec,
+		Now: time.Now().UnixMilli(), Rand: l.nextRand(), MaxBulkLen: cfg.ProtoMaxBulkLen, Limits: &cfg.Limits, Sess: sess, Spec: spec,
 	}
 	mark := l.log.Mark()
 	spec.Run(c)

@@ -69,7 +69,7 @@ func (r *Replayer) Apply(args [][]byte) error {
 	r.w.B, r.w.Proto = r.w.B[:0], 2
 	c := command.Ctx{
 		Args: args, Out: &r.w, Log: &r.log, Shards: e.shards, Slots: e.slots.Load(), DB: r.db,
-		Now: r.now, Rand: e.rand(), MaxBulkLen: 1<<63 - 1, Spec: spec, Sess: &r.sess,
+		Now: r.now, Rand: e.rand(), MaxBulkLen: 1<<63 - 1, Limits: &e.cfg().Limits, Spec: spec, Sess: &r.sess,
 	}
 	spec.Run(&c)
 	r.log.Reset()

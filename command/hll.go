@@ -1,0 +1,6 @@
+package command
+
+// hllSpecs returns the specs of the hll commands.
+func hllSpecs() []*Spec {
+	return nil
+}

@@ -1,0 +1,6 @@
+package command
+
+// listSpecs returns the specs of the list commands.
+func listSpecs() []*Spec {
+	return nil
+}

@@ -1,0 +1,6 @@
+package command
+
+// sortSpecs returns the specs of the sort commands.
+func sortSpecs() []*Spec {
+	return nil
+}
