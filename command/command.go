@@ -303,6 +303,9 @@ type Session struct {
 	// CLIENT REPLY SKIP) becomes ReplySkip once the current command is done.
 	ReplyOff, ReplySkip, ReplySkipNext bool
 	NoEvict                            bool
+	// Blocked is set while a blocking command parks the client (set by
+	// its loop; CLIENT LIST shows flag b).
+	Blocked bool
 	// Close asks the loop to close the connection after flushing replies.
 	Close bool
 }

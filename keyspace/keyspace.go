@@ -131,6 +131,10 @@ type Shard struct {
 	seed uint64
 	// expDB is the database where the next ActiveExpire call starts.
 	expDB int
+	// Added, when set, is called with every key added to the shard
+	// (Upsert creating it, Insert); the loop sets it while clients are
+	// blocked on keys of this shard, to learn which became ready.
+	Added func(db int, key []byte)
 	// Hits and Misses count read lookups (INFO keyspace_hits/misses),
 	// kept by the command layer; atomic so that CONFIG RESETSTAT and INFO
 	// may touch them from any goroutine.
@@ -323,6 +327,9 @@ func (s *Shard) insert(d int, slot uint16, hv uint64, e *Entry) {
 		db.slots[slot] = dt
 	}
 	dt.add(e, hv)
+	if s.Added != nil {
+		s.Added(d, e.Key)
+	}
 	e.live = true
 	db.n++
 	fenAdd(db.fen, slot, 1)

@@ -21,6 +21,8 @@ type request struct {
 	// when it waits for the executing loop's effects of this turn.
 	need     uint64
 	needTurn bool
+	// blocked is set when the command blocked (blocking.go).
+	blocked *blocked
 }
 
 // batch carries the requests one loop sends another during one turn, and

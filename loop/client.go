@@ -40,6 +40,12 @@ type client struct {
 	killed     bool
 	dirty      bool
 	anchor     bool
+	// blocked is set while a blocking command parks the client
+	// (blocking.go): its input waits. blockingOut is set while a blocking
+	// command is out on another loop or the executor: nothing may follow
+	// it there until it returns, since it may block.
+	blocked     *blocked
+	blockingOut bool
 	// Reply gate state (gate.go).
 	gate        []gateMark
 	gatedListed bool
@@ -61,6 +67,9 @@ func (l *Loop) process(cl *client) {
 	if cl.closeAfter {
 		_, _ = cl.conn.Discard(-1)
 		return
+	}
+	if cl.blocked != nil {
+		return // its input waits until it is unblocked
 	}
 	select {
 	case <-l.eng.ready:
@@ -113,6 +122,9 @@ func (l *Loop) process(cl *client) {
 			break
 		}
 		off += n
+		if cl.blocked != nil {
+			break
+		}
 		lim.RequireAuth = authRequired(cl, cfg.RequirePass)
 	}
 	if off > 0 {
@@ -249,7 +261,7 @@ func (l *Loop) dispatch(cl *client, args [][]byte, replayed *bool) bool {
 		}
 	}
 	if cl.inflight > 0 {
-		if target >= 0 && target != l.idx && target == cl.target && sm == cl.routedBy {
+		if target >= 0 && target != l.idx && target == cl.target && sm == cl.routedBy && !cl.blockingOut {
 			l.sendRemote(cl, spec, args, target, sm, replyDropped(cl, replayed))
 			return true
 		}
@@ -268,10 +280,15 @@ func (l *Loop) dispatch(cl *client, args [][]byte, replayed *bool) bool {
 	case target == l.idx:
 		mark := len(cl.out)
 		l.w.B, l.w.Proto = cl.out, cl.sess.Proto
-		l.execute(spec, args, cl.sess.DB, &cl.sess, sm, e.cfg())
+		bl := l.execute(spec, args, cl.sess.DB, &cl.sess, sm, e.cfg())
 		cl.out = l.w.B
 		l.w.B = nil
-		if replyDropped(cl, replayed) { // after running: CLIENT REPLY ON shows its +OK
+		drop := replyDropped(cl, replayed)
+		if bl != nil {
+			bl.home, bl.cl, bl.suppress = l, cl, drop
+			l.startBlocked(cl, bl)
+		}
+		if drop { // after running: CLIENT REPLY ON shows its +OK
 			cl.out = cl.out[:mark]
 		} else if e.gateOn() && spec.Scope != command.ScopeConn {
 			if spec.Flags&command.FlagWrite != 0 || spec.Scope == command.ScopeAll && spec.Flags&command.FlagReadOnly != 0 {
@@ -297,6 +314,7 @@ func (l *Loop) dispatch(cl *client, args [][]byte, replayed *bool) bool {
 		}
 		cl.inflight++
 		cl.target = targetExecutor
+		cl.blockingOut = spec.Serve != nil
 		e.Stats.Txns.Add(1)
 		l.Stats.Commands.Add(1)
 		e.exec.submit(t)
@@ -336,6 +354,7 @@ func (l *Loop) sendRemote(cl *client, spec *command.Spec, args [][]byte, target 
 	cl.inflight++
 	cl.target = target
 	cl.routedBy = sm
+	cl.blockingOut = cl.blockingOut || spec.Serve != nil
 	l.Stats.CrossLoop.Add(1)
 }
 

@@ -56,6 +56,7 @@ type Stats struct {
 	Rejected    atomic.Int64 // rejected_connections
 	Clients     atomic.Int64 // connected_clients
 	Txns        atomic.Int64 // commands run on the executor
+	Blocked     atomic.Int64 // blocked_clients
 }
 
 // LoopStats are one loop's counters of frequent events. Only the loop

@@ -79,6 +79,7 @@ func testTable() *command.Table {
 			c.Out.OK()
 		}},
 	)
+	t.Add(blockingTestSpecs()...)
 	return t
 }
 
@@ -195,6 +196,9 @@ func (rc *rawClient) readReply() (string, error) {
 		return string(buf[:n]), nil
 	case '*':
 		n, _ := strconv.Atoi(line[1:])
+		if n < 0 {
+			return "nil", nil
+		}
 		parts := make([]string, n)
 		for i := range parts {
 			if parts[i], err = rc.readReply(); err != nil {

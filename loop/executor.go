@@ -34,6 +34,11 @@ type txn struct {
 	suppress bool
 	// fn, when set, replaces spec.Run (server-internal transactions).
 	fn func(c *command.Ctx)
+	// done, when set, receives the finished transaction instead of the
+	// origin loop (serving a blocked client elsewhere).
+	done func(t *txn)
+	// blocked is set when the command blocked (blocking.go).
+	blocked *blocked
 	// sess is the client's session (read only while parked: its loop is
 	// parked for ScopeAll, and ScopeKeys handlers must not use it).
 	sess *command.Session
@@ -104,6 +109,12 @@ func (x *executor) execute(t *txn) {
 		t.fn(c)
 	} else {
 		t.spec.Run(c)
+		if c.Blocked {
+			b := newBlocked(c, t.spec, t.db, t.proto)
+			b.home, b.cl, b.suppress = t.origin, t.cl, t.suppress
+			e.register(b, sm)
+			t.blocked = b
+		}
 	}
 	for _, l := range t.loops {
 		l.shard.Log = &l.log
@@ -146,11 +157,16 @@ func (x *executor) execute(t *txn) {
 		t.need = 0
 	}
 	t.reply = append(t.reply[:0], w.B...)
-	close(t.release)
-	if t.origin != nil {
+	// The origin hears of the outcome before the loops resume, so a
+	// blocked client is known home before a released loop may serve it.
+	switch {
+	case t.done != nil:
+		t.done(t)
+	case t.origin != nil:
 		t.m.kind = msgTxn
 		t.origin.send(&t.m)
 	}
+	close(t.release)
 }
 
 func (x *executor) writer(proto int) *resp.Writer {

@@ -48,6 +48,11 @@ type Loop struct {
 	// seenDurable is the durable position this loop last released at.
 	seenDurable uint64
 	replyOut    []*batch // executed batches to send back once this turn's effects are handed off
+	// Blocking commands (blocking.go): clients waiting on keys of this
+	// shard, keys that became ready, outcomes to send home.
+	waiters   map[waitKey][]*blocked
+	ready     []waitKey
+	servedOut []*blocked
 	gated       []*client
 	gatedN      atomic.Int32
 	durWake     atomicBool
@@ -120,6 +125,9 @@ func (l *Loop) endTurn() {
 		l.replyOut[i] = nil
 	}
 	l.replyOut = l.replyOut[:0]
+	if len(l.servedOut) > 0 {
+		l.sendServed()
+	}
 	for i, b := range l.out {
 		if b != nil {
 			l.out[i] = nil
@@ -171,6 +179,9 @@ func (l *Loop) park(t *txn) {
 	l.handOff()
 	t.parked.Done()
 	<-t.release
+	if len(l.ready) > 0 {
+		l.serveReady()
+	}
 }
 
 // execBatch runs another loop's requests on our shard and sends the batch
@@ -188,7 +199,10 @@ func (l *Loop) execBatch(b *batch) {
 		}
 		w.B, w.Proto = b.replies, r.proto
 		args := b.args(r)
-		l.execute(r.spec, args, r.db, nil, sm, cfg)
+		if bl := l.execute(r.spec, args, r.db, nil, sm, cfg); bl != nil {
+			bl.home, bl.cl, bl.suppress = b.from, r.cl, r.suppress
+			r.blocked = bl
+		}
 		b.replies = w.B
 		r.replyEnd = len(b.replies)
 		if l.eng.gateOn() {
@@ -206,7 +220,9 @@ func (l *Loop) execBatch(b *batch) {
 }
 
 // execute runs one command on this goroutine with the reply going to l.w.
-func (l *Loop) execute(spec *command.Spec, args [][]byte, db int, sess *command.Session, sm *command.SlotMap, cfg *config.Config) {
+// A command that blocked (Ctx.Block) is registered as a waiter and
+// returned; the caller sets its home, client and suppress at once.
+func (l *Loop) execute(spec *command.Spec, args [][]byte, db int, sess *command.Session, sm *command.SlotMap, cfg *config.Config) (bl *blocked) {
 	c := &l.ctx
 	*c = command.Ctx{
 		Args: args, Out: &l.w, Log: &l.log, Shards: l.eng.shards, Slots: sm, DB: db,
@@ -218,8 +234,16 @@ func (l *Loop) execute(spec *command.Spec, args [][]byte, db int, sess *command.
 	if spec.Flags&command.FlagWrite != 0 && l.eng.gateOn() {
 		l.noteWrite(spec, args, db)
 	}
-	c.Args = nil
+	if c.Blocked {
+		bl = newBlocked(c, spec, db, l.w.Proto)
+		l.eng.register(bl, sm)
+	}
+	c.Args, c.BlockKeys = nil, nil
 	l.Stats.Commands.Add(1)
+	if len(l.ready) > 0 {
+		l.serveReady()
+	}
+	return bl
 }
 
 // nextRand steps the loop's own generator (splitmix64): commands get a
@@ -244,6 +268,9 @@ func (l *Loop) deliverBatch(b *batch) {
 		reply := b.replies[prev:r.replyEnd]
 		prev = r.replyEnd
 		if cl.closed {
+			if r.blocked != nil {
+				l.abandon(r.blocked)
+			}
 			continue
 		}
 		if r.bounced {
@@ -252,7 +279,12 @@ func (l *Loop) deliverBatch(b *batch) {
 			cl.out = append(cl.out, reply...)
 			l.gate(cl, r.need)
 		}
-		cl.inflight--
+		if cl.inflight--; cl.inflight == 0 {
+			cl.blockingOut = false
+		}
+		if r.blocked != nil {
+			l.startBlocked(cl, r.blocked)
+		}
 		l.markDirty(cl)
 	}
 	b.reset()
@@ -268,16 +300,24 @@ func (l *Loop) deliverBatch(b *batch) {
 func (l *Loop) deliverTxn(t *txn) {
 	cl := t.cl
 	if cl == nil || cl.closed {
+		if t.blocked != nil {
+			l.abandon(t.blocked)
+		}
 		return
 	}
 	if !t.suppress {
 		cl.out = append(cl.out, t.reply...)
 		l.gate(cl, t.need)
 	}
+	if t.blocked != nil {
+		l.startBlocked(cl, t.blocked)
+	}
 	if cl.sess.Close { // CLIENT KILL of itself
 		closeAfterReply(cl)
 	}
-	cl.inflight--
+	if cl.inflight--; cl.inflight == 0 {
+		cl.blockingOut = false
+	}
 	l.markDirty(cl)
 	if cl.inflight == 0 {
 		l.process(cl)
@@ -391,6 +431,7 @@ func (e *Engine) OnClose(c gnet.Conn, _ error) gnet.Action {
 		return gnet.None
 	}
 	cl.closed = true
+	cl.loop.dropBlocked(cl)
 	if _, ok := cl.loop.clients[cl]; ok {
 		delete(cl.loop.clients, cl)
 		e.Stats.Clients.Add(-1)

@@ -126,6 +126,7 @@ func (e *Engine) moveParked(slots []uint16, to int, parked []bool) bool {
 		nm[s] = uint16(to)
 	}
 	e.movePending(sm, nm, to)
+	e.moveWaiters(sm, nm, to)
 	e.slots.Store(nm)
 	return true
 }
@@ -229,4 +230,42 @@ func (x *executor) reroute(t *txn) *command.SlotMap {
 	}
 	t.loops = loops
 	return sm
+}
+
+// moveWaiters hands the blocked clients waiting on moved keys (and keys
+// ready to serve) to their new loop. The loops are parked.
+func (e *Engine) moveWaiters(old, moved *command.SlotMap, to int) {
+	dst := e.loops[to]
+	movedKey := func(i int, k string) bool {
+		s := hash.Slot([]byte(k))
+		return old[s] == uint16(i) && moved[s] == uint16(to)
+	}
+	for i, l := range e.loops {
+		if i == to || len(l.waiters) == 0 {
+			continue
+		}
+		for wk, list := range l.waiters {
+			if !movedKey(i, wk.key) {
+				continue
+			}
+			if dst.waiters == nil {
+				dst.waiters = make(map[waitKey][]*blocked)
+			}
+			dst.waiters[wk] = append(dst.waiters[wk], list...)
+			dst.shard.Added = dst.keyAdded
+			delete(l.waiters, wk)
+		}
+		keep := l.ready[:0]
+		for _, wk := range l.ready {
+			if movedKey(i, wk.key) {
+				dst.markReady(wk)
+			} else {
+				keep = append(keep, wk)
+			}
+		}
+		l.ready = keep
+		if len(l.waiters) == 0 {
+			l.shard.Added = nil
+		}
+	}
 }

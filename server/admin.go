@@ -145,7 +145,7 @@ func (s *Server) infoSection(b []byte, sec string, c *command.Ctx) []byte {
 		b = kv(b, "maxclients", cfg.MaxClients)
 		b = kv(b, "client_recent_max_input_buffer", 0)
 		b = kv(b, "client_recent_max_output_buffer", 0)
-		b = kv(b, "blocked_clients", 0)
+		b = kv(b, "blocked_clients", s.engine.BlockedClients())
 		b = kv(b, "tracking_clients", 0)
 		b = kv(b, "clients_in_timeout_table", 0)
 	case "memory":

@@ -50,6 +50,7 @@ func (s *Server) addCommands(t *command.Table) {
 				all("client|list", -2, 0, s.cmdClientList),
 				all("client|info", 2, 0, s.cmdClientInfo),
 				all("client|kill", -3, command.FlagAdmin, s.cmdClientKill),
+				all("client|unblock", -3, command.FlagAdmin, s.cmdClientUnblock),
 				conn("client|help", 2, 0, cmdClientHelp),
 			)},
 		&command.Spec{Name: "config", Arity: -2, Scope: command.ScopeConn, Run: cmdContainerHelp,
@@ -345,9 +346,14 @@ func (s *Server) clientLine(b []byte, ss *command.Session, now int64) []byte {
 	b = append(b, " idle="...)
 	b = strconv.AppendInt(b, (now-ss.LastIO)/1000, 10)
 	b = append(b, " flags="...)
+	flags := len(b)
+	if ss.Blocked {
+		b = append(b, 'b')
+	}
 	if ss.NoEvict {
 		b = append(b, 'e')
-	} else {
+	}
+	if len(b) == flags {
 		b = append(b, 'N')
 	}
 	b = append(b, " db="...)
@@ -507,6 +513,35 @@ func (s *Server) cmdClientKill(c *command.Ctx) {
 	c.Out.Int(int64(len(victims)))
 }
 
+// cmdClientUnblock is CLIENT UNBLOCK id [TIMEOUT|ERROR].
+func (s *Server) cmdClientUnblock(c *command.Ctx) {
+	if len(c.Args) > 4 {
+		c.Out.Error("ERR unknown subcommand or wrong number of arguments for 'unblock'. Try CLIENT HELP.")
+		return
+	}
+	id, ok := numparse.String2ll(c.Args[2])
+	if !ok {
+		c.Out.Error(command.ErrNotInt)
+		return
+	}
+	withError := false
+	if len(c.Args) == 4 {
+		switch strings.ToLower(string(c.Args[3])) {
+		case "timeout":
+		case "error":
+			withError = true
+		default:
+			c.Out.Error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
+			return
+		}
+	}
+	if s.engine.UnblockClient(id, withError) {
+		c.Out.Int(1)
+	} else {
+		c.Out.Int(0)
+	}
+}
+
 var clientHelp = []string{
 	"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
 	"GETNAME",
@@ -537,6 +572,8 @@ var clientHelp = []string{
 	"    Control the replies sent to the current connection.",
 	"SETNAME <name>",
 	"    Assign the name <name> to the current connection.",
+	"UNBLOCK <clientid> [TIMEOUT|ERROR]",
+	"    Unblock the specified blocked client.",
 	"SETINFO <LIB-NAME|LIB-VER> <value>",
 	"    Set client library name or version.",
 	"NO-EVICT (ON|OFF)",
