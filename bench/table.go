@@ -17,6 +17,9 @@ type Row struct {
 	Size     int
 	Redis    *Result
 	Basalt   *Result
+	// RedisErr and BasaltErr say why a nil side failed, when known (e.g.
+	// redis-benchmark's "Error from server: ERR unknown command ...").
+	RedisErr, BasaltErr string
 }
 
 // Ratio is Basalt ops/s divided by Redis ops/s; ok is false when either side
@@ -31,6 +34,7 @@ func (r Row) Ratio() (ratio float64, ok bool) {
 // Env describes the machine and the run, printed above the table so that the
 // output can be pasted into a README as is.
 type Env struct {
+	Title         string // heading; empty means "Basalt vs Redis, side by side"
 	Date          time.Time
 	NProc         int
 	CPUModel      string
@@ -50,7 +54,11 @@ type Env struct {
 // WriteHeader writes the Markdown preamble describing env.
 func WriteHeader(w io.Writer, env Env) error {
 	var b strings.Builder
-	b.WriteString("### Basalt vs Redis, side by side\n\n")
+	title := env.Title
+	if title == "" {
+		title = "Basalt vs Redis, side by side"
+	}
+	fmt.Fprintf(&b, "### %s\n\n", title)
 	fmt.Fprintf(&b, "- date: %s\n", env.Date.UTC().Format("2006-01-02 15:04 MST"))
 	machine := fmt.Sprintf("nproc %d", env.NProc)
 	if env.CPUModel != "" {
@@ -82,7 +90,9 @@ func WriteHeader(w io.Writer, env Env) error {
 }
 
 // WriteTable writes rows as one Markdown table. Ops/s are rounded to whole
-// operations, latencies keep redis-benchmark's three decimals (ms).
+// operations, latencies keep redis-benchmark's three decimals (ms). Failed
+// cells read "error"; where the reason is known, a list after the table
+// gives it, one line per server, test and reason.
 func WriteTable(w io.Writer, rows []Row) error {
 	var b strings.Builder
 	b.WriteString("| test | pipeline | value bytes | Redis ops/s | Redis p50 ms | Redis p99 ms | Basalt ops/s | Basalt p50 ms | Basalt p99 ms | Basalt/Redis ops |\n")
@@ -95,8 +105,40 @@ func WriteTable(w io.Writer, rows []Row) error {
 		fmt.Fprintf(&b, "| %s | %d | %d | %s | %s | %s |\n",
 			strings.ReplaceAll(r.Test, "|", `\|`), r.Pipeline, r.Size, cells(r.Redis), cells(r.Basalt), ratio)
 	}
+	writeErrors(&b, rows)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeErrors lists why cells failed: one line per server, test and reason,
+// naming the pipeline depths and sizes it covers, in row order.
+func writeErrors(b *strings.Builder, rows []Row) {
+	type key struct{ server, test, reason string }
+	var order []key
+	where := map[key][]string{}
+	for _, r := range rows {
+		for _, s := range [...]struct {
+			name   string
+			failed bool
+			reason string
+		}{{"Redis", r.Redis == nil, r.RedisErr}, {"Basalt", r.Basalt == nil, r.BasaltErr}} {
+			if !s.failed || s.reason == "" {
+				continue
+			}
+			k := key{s.name, r.Test, s.reason}
+			if _, ok := where[k]; !ok {
+				order = append(order, k)
+			}
+			where[k] = append(where[k], fmt.Sprintf("-P %d -d %d", r.Pipeline, r.Size))
+		}
+	}
+	if len(order) == 0 {
+		return
+	}
+	b.WriteString("\nFailed cells:\n\n")
+	for _, k := range order {
+		fmt.Fprintf(b, "- %s, %s (%s): %s\n", k.server, k.test, strings.Join(where[k], "; "), k.reason)
+	}
 }
 
 // cells formats one server's ops/s, p50 and p99 as three table cells.

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -53,6 +54,10 @@ func (s *Server) addCommands(t *command.Table) {
 				all("client|unblock", -3, command.FlagAdmin, s.cmdClientUnblock),
 				conn("client|help", 2, 0, cmdClientHelp),
 			)},
+		&command.Spec{Name: "memory", Arity: -2, Scope: command.ScopeConn, Run: cmdContainerHelp,
+			Subs: sub(map[string]*command.Spec{},
+				conn("memory|purge", 2, 0, cmdMemoryPurge),
+			)},
 		&command.Spec{Name: "config", Arity: -2, Scope: command.ScopeConn, Run: cmdContainerHelp,
 			Subs: sub(map[string]*command.Spec{},
 				conn("config|get", -3, 0, s.cmdConfigGet),
@@ -62,6 +67,14 @@ func (s *Server) addCommands(t *command.Table) {
 			)},
 	)
 	s.addCommandCommand(t)
+}
+
+// cmdMemoryPurge is MEMORY PURGE: Redis asks jemalloc to release dirty
+// pages; Basalt runs a garbage collection and returns freed memory to the
+// OS (it pauses the calling loop for the collection).
+func cmdMemoryPurge(c *command.Ctx) {
+	debug.FreeOSMemory()
+	c.Out.OK()
 }
 
 func cmdContainerHelp(c *command.Ctx) { c.Out.Error(command.ArityError(c.Spec.Name)) }

@@ -56,6 +56,10 @@ func run() int {
 	aofPipelines := fs.String("aof-pipelines", "1,16", "pipeline depths (-P) of the AOF table")
 	aofSize := fs.Int("aof-size", defAOF.Size, "value size in bytes (-d) of the AOF table")
 	aofDir := fs.String("aof-dir", "", "folder for the servers' logs (on the disk to measure; not a tmpfs); empty uses the system temp folder")
+	dataTypes := fs.Bool("datatypes", false, "also run the data-types table (lists, sets, hashes, sorted sets), one redis-benchmark run per test")
+	dtTests := fs.String("datatypes-tests", strings.Join(bench.DefaultDataTypeTests(), ","), "redis-benchmark tests of the data-types table")
+	dtPipelines := fs.String("datatypes-pipelines", "1,16", "pipeline depths (-P) of the data-types table")
+	dtSize := fs.Int("datatypes-size", 3, "value size in bytes (-d) of the data-types table")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -70,26 +74,43 @@ func run() int {
 	cfg := def
 	cfg.Requests, cfg.RequestsLow = *n, *n1
 	cfg.Clients, cfg.Keyspace = *clients, *keyspace
-	cfg.Tests = append(splitList(*tests), splitList(*extra)...)
+	cfg.Tests = append(bench.SplitList(*tests), bench.SplitList(*extra)...)
 	cfg.Loops, cfg.Rounds, cfg.RunTimeout = *loops, *rounds, *timeout
 	cfg.Progress = os.Stderr
 	var err error
-	if cfg.Pipelines, err = intList(*pipelines); err != nil {
+	if cfg.Pipelines, err = bench.IntList(*pipelines); err != nil {
 		fmt.Fprintf(os.Stderr, "sidebyside: -pipelines: %v\n", err)
 		return 2
 	}
-	if cfg.Sizes, err = intList(*sizes); err != nil {
+	if cfg.Sizes, err = bench.IntList(*sizes); err != nil {
 		fmt.Fprintf(os.Stderr, "sidebyside: -sizes: %v\n", err)
 		return 2
 	}
 	aof := defAOF
-	aof.Policies, aof.Tests, aof.Size = splitList(*aofPolicies), splitList(*aofTests), *aofSize
-	if aof.Pipelines, err = intList(*aofPipelines); err != nil {
+	aof.Policies, aof.Tests, aof.Size = bench.SplitList(*aofPolicies), bench.SplitList(*aofTests), *aofSize
+	if aof.Pipelines, err = bench.IntList(*aofPipelines); err != nil {
 		fmt.Fprintf(os.Stderr, "sidebyside: -aof-pipelines: %v\n", err)
 		return 2
 	}
-	if !*inMemory && len(aof.Policies) == 0 {
-		fmt.Fprintln(os.Stderr, "sidebyside: -inmemory=false without -aof leaves nothing to run")
+	// The data-types table is the in-memory runner with other tests, one
+	// redis-benchmark invocation per test so that a command Basalt lacks
+	// fails only its own cells.
+	dt := cfg
+	dt.Tests, dt.Sizes, dt.OnePerTest = bench.TestOrder(bench.SplitList(*dtTests)), []int{*dtSize}, true
+	if dt.Pipelines, err = bench.IntList(*dtPipelines); err != nil {
+		fmt.Fprintf(os.Stderr, "sidebyside: -datatypes-pipelines: %v\n", err)
+		return 2
+	}
+	if *dataTypes {
+		chk := dt // Validate wants the executables and folder decided below
+		chk.RedisBin, chk.BasaltBin, chk.BenchmarkBin, chk.Dir = "x", "x", "x", "x"
+		if err := chk.Validate(); err != nil {
+			fmt.Fprintf(os.Stderr, "sidebyside: data types: %v\n", err)
+			return 2
+		}
+	}
+	if !*inMemory && len(aof.Policies) == 0 && !*dataTypes {
+		fmt.Fprintln(os.Stderr, "sidebyside: -inmemory=false without -aof or -datatypes leaves nothing to run")
 		return 2
 	}
 	if len(aof.Policies) > 0 {
@@ -108,6 +129,7 @@ func run() int {
 		}
 	}
 	cfg.RedisBin, cfg.BenchmarkBin = *redisBin, *benchBin
+	dt.RedisBin, dt.BenchmarkBin = cfg.RedisBin, cfg.BenchmarkBin
 
 	// Ctrl-C and SIGTERM cancel the context; the servers sit in their own
 	// process group, so they are stopped by the deferred Close, not by the
@@ -128,10 +150,10 @@ func run() int {
 		}
 		os.RemoveAll(dir)
 	}()
-	cfg.Dir = dir
+	cfg.Dir, dt.Dir = dir, dir
 
 	env := bench.BaseEnv(time.Now())
-	env.CommandLine = commandLine()
+	env.CommandLine = bench.CommandLine(os.Args, "./bench/cmd/sidebyside")
 	env.RedisBin = cfg.RedisBin
 	env.RedisVersion = bench.RedisServerVersion(ctx, cfg.RedisBin)
 	root, rootErr := bench.FindModuleRoot(".")
@@ -144,7 +166,7 @@ func run() int {
 			fmt.Fprintf(os.Stderr, "sidebyside: -basalt-bin: %v\n", err)
 			return 1
 		}
-		cfg.BasaltBin = path
+		cfg.BasaltBin, dt.BasaltBin = path, path
 		env.BasaltBin = path
 		// The binary was not necessarily built from this tree or this Go.
 		env.Commit, env.GoVersion = "", ""
@@ -154,6 +176,7 @@ func run() int {
 			return 1
 		}
 		cfg.BasaltBin = filepath.Join(dir, "basalt")
+		dt.BasaltBin = cfg.BasaltBin
 		fmt.Fprintf(os.Stderr, "building Basalt: go build -o %s ./cmd/basalt\n", cfg.BasaltBin)
 		if err := bench.BuildBasalt(ctx, root, cfg.BasaltBin); err != nil {
 			fmt.Fprintf(os.Stderr, "sidebyside: %v\n", err)
@@ -163,37 +186,31 @@ func run() int {
 	}
 
 	var (
-		rows    []bench.Row
-		aofRows []bench.AOFRow
-		failed  bool
+		rows, dtRows []bench.Row
+		aofRows      []bench.AOFRow
+		failed       bool
 	)
 	if *inMemory {
-		runner, err := bench.NewRunner(ctx, cfg)
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "sidebyside: %v\n", err)
-			keepDir = true
-			return 1
+		var bad bool
+		var code int
+		if rows, bad, code = runTable(ctx, cfg, &env); code != 0 {
+			keepDir = code == 1
+			return code
 		}
-		env.BasaltVersion = runner.Basalt.InfoField(ctx, "server", "redis_version")
 		env.Method = method(cfg)
-		rows, err = runner.Run(ctx)
-		runner.Close()
-		if ctx.Err() != nil {
-			fmt.Fprintln(os.Stderr, "sidebyside: interrupted; servers stopped")
-			return 130
+		failed = failed || bad
+	}
+	if *dataTypes {
+		if !*inMemory {
+			env.Method = []string{serversLine(cfg)}
 		}
-		if err != nil {
-			failed = true
-			fmt.Fprintf(os.Stderr, "sidebyside: %v\n", err)
+		var bad bool
+		var code int
+		if dtRows, bad, code = runTable(ctx, dt, &env); code != 0 {
+			keepDir = code == 1
+			return code
 		}
-		for _, r := range rows {
-			if r.Redis == nil || r.Basalt == nil {
-				failed = true
-			}
-		}
-		if len(rows) == 0 {
-			failed = true
-		}
+		failed = failed || bad
 	}
 	var aofMethod []string
 	if len(aof.Policies) > 0 {
@@ -248,7 +265,7 @@ func run() int {
 		}
 	}
 
-	if len(rows) > 0 || len(aofRows) > 0 {
+	if len(rows) > 0 || len(dtRows) > 0 || len(aofRows) > 0 {
 		fmt.Fprintln(os.Stderr)
 		if err := bench.WriteHeader(os.Stdout, env); err != nil {
 			return 1
@@ -259,9 +276,26 @@ func run() int {
 			return 1
 		}
 	}
-	if len(aofRows) > 0 {
+	if len(dtRows) > 0 {
 		var b strings.Builder
 		if len(rows) > 0 {
+			b.WriteString("\n")
+		}
+		b.WriteString("#### Data types\n\n")
+		for _, m := range dataTypesMethod(dt) {
+			fmt.Fprintf(&b, "- %s\n", m)
+		}
+		b.WriteString("\n")
+		if _, err := os.Stdout.WriteString(b.String()); err != nil {
+			return 1
+		}
+		if err := bench.WriteTable(os.Stdout, dtRows); err != nil {
+			return 1
+		}
+	}
+	if len(aofRows) > 0 {
+		var b strings.Builder
+		if len(rows) > 0 || len(dtRows) > 0 {
 			b.WriteString("\n")
 		}
 		b.WriteString("#### With an append-only log\n\n")
@@ -293,51 +327,66 @@ func method(cfg bench.Config) []string {
 			ns = append(ns, fmt.Sprintf("%d at -P %d", n, p))
 		}
 	}
-	basaltArgs := bench.ServerArgs(0)
-	if cfg.Loops > 0 {
-		basaltArgs = append(basaltArgs, "--loops", strconv.Itoa(cfg.Loops))
-	}
 	return []string{
 		fmt.Sprintf("each run: `redis-benchmark -c %d -r %d -n N -P P -d D -t %s -q --csv` after FLUSHALL; N = %s",
 			cfg.Clients, cfg.Keyspace, strings.Join(cfg.Tests, ","), strings.Join(ns, ", ")),
-		fmt.Sprintf("servers: `redis-server %s`, `basalt %s` (free ports, both on this machine with redis-benchmark)",
-			strings.Replace(bench.ShellJoin(bench.ServerArgs(0)), "--port 0", "--port PORT", 1),
-			strings.Replace(bench.ShellJoin(basaltArgs), "--port 0", "--port PORT", 1)),
+		serversLine(cfg),
 		fmt.Sprintf("rounds: %d, interleaved Redis then Basalt for every row; each cell is the median over the rounds; ops/s = requests per second, p50/p99 in ms", cfg.Rounds),
 	}
 }
 
-// commandLine is the command as the user would retype it. Under `go run`
-// os.Args[0] is a temporary binary, so it is shown as the go run command.
-func commandLine() string {
-	name := os.Args[0]
-	if strings.Contains(name, "go-build") {
-		name = "go run ./bench/cmd/sidebyside"
+// runTable starts a fresh server pair for cfg, runs its rounds and stops
+// the servers. failed says that a cell or the run failed (the rows still
+// print); code is 1 when the servers could not start, 130 when interrupted,
+// else 0.
+func runTable(ctx context.Context, cfg bench.Config, env *bench.Env) (rows []bench.Row, failed bool, code int) {
+	runner, err := bench.NewRunner(ctx, cfg)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "sidebyside: %v\n", err)
+		return nil, true, 1
 	}
-	return strings.TrimSpace(name + " " + bench.ShellJoin(os.Args[1:]))
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, f := range strings.Split(s, ",") {
-		if f = strings.TrimSpace(f); f != "" {
-			out = append(out, f)
+	if env.BasaltVersion == "" {
+		env.BasaltVersion = runner.Basalt.InfoField(ctx, "server", "redis_version")
+	}
+	rows, err = runner.Run(ctx)
+	runner.Close()
+	if ctx.Err() != nil {
+		fmt.Fprintln(os.Stderr, "sidebyside: interrupted; servers stopped")
+		return nil, true, 130
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "sidebyside: %v\n", err)
+		failed = true
+	}
+	for _, r := range rows {
+		if r.Redis == nil || r.Basalt == nil {
+			failed = true
 		}
 	}
-	return out
+	return rows, failed || len(rows) == 0, 0
 }
 
-func intList(s string) ([]int, error) {
-	var out []int
-	for _, f := range splitList(s) {
-		v, err := strconv.Atoi(f)
-		if err != nil || v < 1 {
-			return nil, fmt.Errorf("%q is not a positive integer", f)
-		}
-		out = append(out, v)
+// serversLine says how both servers were started.
+func serversLine(cfg bench.Config) string {
+	basaltArgs := bench.ServerArgs(0)
+	if cfg.Loops > 0 {
+		basaltArgs = append(basaltArgs, "--loops", strconv.Itoa(cfg.Loops))
 	}
-	if len(out) == 0 {
-		return nil, errors.New("empty list")
+	return fmt.Sprintf("servers: `redis-server %s`, `basalt %s` (free ports, both on this machine with redis-benchmark)",
+		strings.Replace(bench.ShellJoin(bench.ServerArgs(0)), "--port 0", "--port PORT", 1),
+		strings.Replace(bench.ShellJoin(basaltArgs), "--port 0", "--port PORT", 1))
+}
+
+// dataTypesMethod describes the data-types table's runs.
+func dataTypesMethod(cfg bench.Config) []string {
+	var ns []string
+	for _, p := range cfg.Pipelines {
+		ns = append(ns, fmt.Sprintf("%d at -P %d", cfg.RequestsFor(p), p))
 	}
-	return out, nil
+	return []string{
+		fmt.Sprintf("a fresh pair of servers (flags above); per pipeline depth, FLUSHALL, then one `redis-benchmark -c %d -r %d -n N -P P -d %d -t TEST -q --csv` per test, in redis-benchmark's own order (%s), so pops find what the pushes before them left; N = %s",
+			cfg.Clients, cfg.Keyspace, cfg.Sizes[0], strings.Join(cfg.Tests, ", "), strings.Join(ns, ", ")),
+		"keys as redis-benchmark names them: one list `mylist`, one set `myset`, one hash `myhash` and one sorted set `myzset` with up to -r distinct members; LRANGE_100 reads the first 100 elements of `mylist` after its own LPUSH run (row `LPUSH (needed to benchmark LRANGE)`)",
+		fmt.Sprintf("rounds: %d, Redis then Basalt; cells are medians; a test whose command fails shows `error` cells, with the reason below the table", cfg.Rounds),
+	}
 }
