@@ -245,7 +245,7 @@ func bitopCmd(c *Ctx) {
 	sh := c.Shard(dst)
 	if res != nil {
 		e, _ := sh.Upsert(c.DB, dst, c.Now)
-		e.Kind, e.Str, e.Enc = keyspace.KindString, res, keyspace.EncRaw
+		e.Kind, e.Str, e.Enc, e.Obj = keyspace.KindString, res, keyspace.EncRaw, nil
 		if e.Expire != 0 {
 			sh.SetExpire(c.DB, e, 0)
 		}

@@ -46,7 +46,7 @@ func plainEnc(v []byte) keyspace.Enc {
 // would store it. The old buffer is not reused: a whole-value overwrite
 // allocates, as Redis does.
 func setStr(e *keyspace.Entry, v []byte) {
-	e.Kind = keyspace.KindString
+	e.Kind, e.Obj = keyspace.KindString, nil
 	e.Str = append(make([]byte, 0, len(v)), v...)
 	e.Enc = strEnc(v)
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -392,9 +393,7 @@ func dumpDataset(t testing.TB, c *Client) map[int]map[string]keyInfo {
 			if ki.typ == "none" {
 				continue // expired between KEYS and TYPE
 			}
-			if ki.typ == "string" {
-				ki.val = string(mustCall(t, c, "GET", key).Str)
-			}
+			ki.val = valueText(t, c, ki.typ, key)
 			ki.pttl, _ = mustCall(t, c, "PTTL", key).Int()
 			if out[db] == nil {
 				out[db] = map[string]keyInfo{}
@@ -404,6 +403,42 @@ func dumpDataset(t testing.TB, c *Client) map[int]map[string]keyInfo {
 	}
 	mustCall(t, c, "SELECT", "0")
 	return out
+}
+
+// valueText renders a key's value so that equal values render alike:
+// strings as they are, lists in order, sets and hashes sorted, sorted sets
+// in rank order with scores.
+func valueText(t testing.TB, c *Client, typ, key string) string {
+	t.Helper()
+	var v Value
+	switch typ {
+	case "string":
+		return string(mustCall(t, c, "GET", key).Str)
+	case "list":
+		v = mustCall(t, c, "LRANGE", key, "0", "-1")
+	case "set":
+		v = mustCall(t, c, "SMEMBERS", key)
+	case "hash":
+		v = mustCall(t, c, "HGETALL", key)
+	case "zset":
+		v = mustCall(t, c, "ZRANGE", key, "0", "-1", "WITHSCORES")
+	default:
+		return "?" + typ
+	}
+	var parts []string
+	if typ == "hash" {
+		for i := 0; i+1 < len(v.Elems); i += 2 {
+			parts = append(parts, strconv.Quote(string(v.Elems[i].Str))+"="+strconv.Quote(string(v.Elems[i+1].Str)))
+		}
+	} else {
+		for _, e := range v.Elems {
+			parts = append(parts, strconv.Quote(string(e.Str)))
+		}
+	}
+	if typ == "set" || typ == "hash" {
+		slices.Sort(parts)
+	}
+	return typ + "[" + strings.Join(parts, " ") + "]"
 }
 
 // compareDatasets reports every difference between two dumps. TTLs are

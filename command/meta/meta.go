@@ -118,9 +118,11 @@ type Table struct {
 // independent Table.
 func New() *Table {
 	t := &Table{cmds: generatedCommands(), byName: make(map[string]*Command)}
+	procs := getKeysProcs()
 	for i := range t.cmds {
 		c := &t.cmds[i]
 		c.init(nil)
+		c.GetKeys = procs[c.Name]
 		t.top = append(t.top, c)
 		t.byName[c.Name] = c
 		t.maxLen = max(t.maxLen, len(c.Name))
