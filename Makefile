@@ -1,6 +1,6 @@
 # Basalt: the two set-up commands are `make run` and `make test`.
 GO        ?= go
-PKGS_ARM  := ./resp/ ./keyspace/ ./datatypes/
+PKGS_ARM  := ./resp/ ./keyspace/ ./datatypes/ ./datatypes/hashes/ ./datatypes/lists/ ./datatypes/sets/ ./datatypes/zsets/ ./datatypes/hll/ ./datatypes/geo/
 ARM_DIR   := $(CURDIR)/bin/arm64
 
 .PHONY: run build test unit race e2e arm64 fuzz soak bench vet clean
@@ -42,6 +42,7 @@ arm64:
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./resp/
 	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime 60s ./aof/
+	$(GO) test -run '^$$' -fuzz FuzzSparse -fuzztime 60s ./datatypes/hll/
 
 soak:
 	BASALT_SOAK=1 $(GO) test -count=1 -timeout 60m -run 'Soak|Random' ./e2e/

@@ -28,8 +28,10 @@ func quickTwoSum(a, b float64) dd {
 	return dd{s, b - (s - a)}
 }
 
+// twoProd is exact: p is rounded on its own (the conversion stops the
+// compiler fusing it into a later add, as arm64 would), the error by FMA.
 func twoProd(a, b float64) dd {
-	p := a * b
+	p := float64(a * b)
 	return dd{p, math.FMA(a, b, -p)}
 }
 
@@ -46,7 +48,7 @@ func ddNeg(x dd) dd { return dd{-x.hi, -x.lo} }
 
 func ddMul(x, y dd) dd {
 	p := twoProd(x.hi, y.hi)
-	p.lo += x.hi*y.lo + x.lo*y.hi
+	p.lo += float64(x.hi*y.lo) + float64(x.lo*y.hi) // no FMA: same rounding on every CPU
 	return quickTwoSum(p.hi, p.lo)
 }
 
@@ -125,7 +127,7 @@ const (
 func poly(r2 dd, coef func(int) dd) dd {
 	t := coef(nCoef - 1).hi
 	for i := nCoef - 2; i >= ddTerms; i-- {
-		t = coef(i).hi - r2.hi*t
+		t = coef(i).hi - float64(r2.hi*t)
 	}
 	acc := dd{t, 0}
 	for i := ddTerms - 1; i >= 0; i-- {

@@ -122,11 +122,13 @@ func DecodeRange(longR, latR Range, h Bits) (Area, bool) {
 	ilato := uint32(sep)
 	ilono := uint32(sep >> 32)
 	div := float64(uint64(1) << h.Step)
-	// ilato+1 is computed in 32 bits, as in C (uint32_t + int).
-	a.Latitude.Min = latR.Min + (float64(ilato)*1.0/div)*latScale
-	a.Latitude.Max = latR.Min + (float64(ilato+1)*1.0/div)*latScale
-	a.Longitude.Min = longR.Min + (float64(ilono)*1.0/div)*longScale
-	a.Longitude.Max = longR.Min + (float64(ilono+1)*1.0/div)*longScale
+	// ilato+1 is computed in 32 bits, as in C (uint32_t + int). The
+	// float64 conversions keep the multiplications from fusing with the
+	// additions (arm64 FMA), so every CPU rounds as x86-64 Redis does.
+	a.Latitude.Min = latR.Min + float64((float64(ilato)*1.0/div)*latScale)
+	a.Latitude.Max = latR.Min + float64((float64(ilato+1)*1.0/div)*latScale)
+	a.Longitude.Min = longR.Min + float64((float64(ilono)*1.0/div)*longScale)
+	a.Longitude.Max = longR.Min + float64((float64(ilono+1)*1.0/div)*longScale)
 	return a, true
 }
 

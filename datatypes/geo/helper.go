@@ -21,7 +21,7 @@ func dR() float64 {
 	return pi / 180.0
 }
 
-func degRad(ang float64) float64 { return ang * dR() }
+func degRad(ang float64) float64 { return float64(ang * dR()) } // no FMA with its user
 func radDeg(ang float64) float64 { return ang / dR() }
 
 // EstimateStepsByRadius is geohashEstimateStepsByRadius: the step whose
