@@ -254,7 +254,7 @@ func (l *Loop) serveElsewhere(b *blocked, key []byte, sm *command.SlotMap) {
 			set = append(set, o)
 		}
 	}
-	t := &txn{spec: b.spec, args: b.args, db: b.db, proto: b.proto, loops: sortLoops(set)}
+	t := &txn{spec: b.spec, args: b.args, db: b.db, proto: b.proto, loops: sortLoops(set), serve: true}
 	t.m.t = t
 	served := false
 	t.fn = func(c *command.Ctx) {

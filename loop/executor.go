@@ -39,6 +39,9 @@ type txn struct {
 	done func(t *txn)
 	// blocked is set when the command blocked (blocking.go).
 	blocked *blocked
+	// serve marks fn as serving a blocked client with spec and args: a
+	// keyed write, whose keys later reads must wait for.
+	serve bool
 	// sess is the client's session (read only while parked: its loop is
 	// parked for ScopeAll, and ScopeKeys handlers must not use it).
 	sess *command.Session
@@ -144,7 +147,7 @@ func (x *executor) execute(t *txn) {
 		t.log.Atomic(effect.Mark{})
 		if seq := e.opts.Effects(-1, &t.log); seq > 0 && e.gateOn() {
 			t.need = max(t.need, seq)
-			if t.fn == nil && t.spec.Flags&command.FlagWrite != 0 && t.spec.Scope == command.ScopeKeys {
+			if (t.fn == nil || t.serve) && t.spec.Flags&command.FlagWrite != 0 {
 				// Later reads of these keys wait for this position.
 				for _, p := range t.spec.Keys(t.args, nil) {
 					o := e.loops[c.Slots[hash.Slot(t.args[p])]]
