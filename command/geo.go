@@ -314,11 +314,7 @@ func cmdGeoHash(c *Ctx) {
 	c.Out.ArrayLen(len(c.Args) - 2)
 	var buf [16]byte
 	for _, m := range c.Args[2:] {
-		var score float64
-		found := false
-		if z != nil {
-			score, found = z.Score(m)
-		}
+		score, found := zsetScore(z, m)
 		if !found {
 			c.Out.Null()
 			continue
@@ -341,11 +337,7 @@ func cmdGeoPos(c *Ctx) {
 	}
 	c.Out.ArrayLen(len(c.Args) - 2)
 	for _, m := range c.Args[2:] {
-		var score float64
-		found := false
-		if z != nil {
-			score, found = z.Score(m)
-		}
+		score, found := zsetScore(z, m)
 		if !found {
 			c.Out.NullArray()
 			continue

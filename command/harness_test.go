@@ -1,6 +1,7 @@
 package command
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -34,6 +35,14 @@ func newTestEnv(t *testing.T, nshards int) *testEnv {
 		e.slots[s] = uint16(s % nshards)
 	}
 	return e
+}
+
+// eachShards runs f as subtests "shards=1" and "shards=3": keys on one
+// shard, then spread over several.
+func eachShards(t *testing.T, f func(t *testing.T, e *testEnv)) {
+	for _, n := range []int{1, 3} {
+		t.Run(fmt.Sprintf("shards=%d", n), func(t *testing.T) { f(t, newTestEnv(t, n)) })
+	}
 }
 
 // do runs one command and returns its raw RESP reply.

@@ -2,11 +2,9 @@ package command
 
 import (
 	"math"
-	"strconv"
 
 	"github.com/basaltdb/basalt/datatypes"
 	"github.com/basaltdb/basalt/datatypes/hashes"
-	"github.com/basaltdb/basalt/internal/glob"
 	"github.com/basaltdb/basalt/keyspace"
 )
 
@@ -450,41 +448,18 @@ func hscanCmd(c *Ctx) {
 		return
 	}
 	if h == nil {
-		// Redis's shared.emptyscan.
-		c.Out.ArrayLen(2)
-		c.Out.Bulk([]byte{'0'})
-		c.Out.ArrayLen(0)
+		scanReplyHeader(c, 0, 0) // shared.emptyscan
 		return
 	}
-	count := int64(10)
-	var pat []byte
-	usePat := false
-	for i := 3; i < len(c.Args); i += 2 {
-		opt, more := c.Args[i], len(c.Args)-i >= 2
-		switch {
-		case datatypes.EqualFoldC(opt, "count") && more:
-			v, ok := intArg(c, c.Args[i+1])
-			if !ok {
-				return
-			}
-			if v < 1 {
-				c.Out.Error(ErrSyntax)
-				return
-			}
-			count = v
-		case datatypes.EqualFoldC(opt, "match") && more:
-			pat = c.Args[i+1]
-			usePat = !(len(pat) == 1 && pat[0] == '*')
-		default:
-			c.Out.Error(ErrSyntax)
-			return
-		}
+	o, ok := parseScanOpts(c, 3, false)
+	if !ok {
+		return
 	}
 	// The gathered slices point into the hash, which nothing changes
 	// before the reply is written.
 	var items [][]byte
 	gather := func(f, v []byte) {
-		if !usePat || glob.Match(pat, f, false) {
+		if o.match(f) {
 			items = append(items, f, v)
 		}
 	}
@@ -492,27 +467,17 @@ func hscanCmd(c *Ctx) {
 		h.ScanStep(0, gather)
 		cursor = 0
 	} else {
-		maxIter := int64(math.MaxInt64)
-		if count <= math.MaxInt64/10 {
-			maxIter = count * 10
-		}
 		// Redis counts gathered elements before MATCH filters them.
 		gathered := int64(0)
-		for {
-			cursor = h.ScanStep(cursor, func(f, v []byte) {
+		cursor = scanSteps(cursor, o.count, func(cur uint64) (uint64, int64) {
+			next := h.ScanStep(cur, func(f, v []byte) {
 				gathered += 2
 				gather(f, v)
 			})
-			if cursor == 0 || maxIter == 0 || gathered >= count {
-				break
-			}
-			maxIter--
-		}
+			return next, gathered
+		})
 	}
-	c.Out.ArrayLen(2)
-	var tmp [20]byte
-	c.Out.Bulk(strconv.AppendUint(tmp[:0], cursor, 10))
-	c.Out.ArrayLen(len(items))
+	scanReplyHeader(c, cursor, len(items))
 	for _, it := range items {
 		c.Out.Bulk(it)
 	}

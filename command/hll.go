@@ -90,18 +90,8 @@ func pfcountCmd(c *Ctx) {
 	if len(c.Args) > 2 {
 		// The cardinality of the union; nothing is cached.
 		var regs hll.Regs
-		for _, key := range c.Args[1:] {
-			e := c.Lookup(key)
-			if e == nil {
-				continue
-			}
-			if !isHLL(c, e) {
-				return
-			}
-			if !regs.Merge(e.Str) {
-				c.Out.Error(ErrInvalidHLL)
-				return
-			}
+		if _, ok := hllMergeKeys(c, &regs); !ok {
+			return
 		}
 		c.Out.Int(int64(regs.Count()))
 		return
@@ -127,25 +117,35 @@ func pfcountCmd(c *Ctx) {
 	c.Out.Int(int64(card))
 }
 
-func pfmergeCmd(c *Ctx) {
-	var regs hll.Regs
-	useDense := false
+// hllMergeKeys merges the registers of the HyperLogLogs at c.Args[1:]
+// (missing keys count as empty) into regs, as PFCOUNT of several keys and
+// PFMERGE do. dense reports whether any input was dense. On a key of
+// another type or a corrupt value it replies the error and ok is false.
+func hllMergeKeys(c *Ctx, regs *hll.Regs) (dense, ok bool) {
 	for _, key := range c.Args[1:] {
 		e := c.Lookup(key)
 		if e == nil {
 			continue
 		}
 		if !isHLL(c, e) {
-			return
+			return false, false
 		}
-		// One dense input makes the destination dense at once.
 		if !hll.IsSparse(e.Str) {
-			useDense = true
+			dense = true
 		}
 		if !regs.Merge(e.Str) {
 			c.Out.Error(ErrInvalidHLL)
-			return
+			return false, false
 		}
+	}
+	return dense, true
+}
+
+func pfmergeCmd(c *Ctx) {
+	var regs hll.Regs
+	useDense, ok := hllMergeKeys(c, &regs)
+	if !ok {
+		return
 	}
 	dst := c.Args[1]
 	e, existed := c.Shard(dst).Upsert(c.DB, dst, c.Now)

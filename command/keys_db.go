@@ -1,9 +1,6 @@
 package command
 
 import (
-	"math"
-	"strconv"
-
 	"github.com/basaltdb/basalt/datatypes"
 	"github.com/basaltdb/basalt/internal/glob"
 	"github.com/basaltdb/basalt/internal/hash"
@@ -122,32 +119,9 @@ func cmdScan(c *Ctx) {
 		c.Out.Error(ErrInvalidCursor)
 		return
 	}
-	count := int64(10)
-	var pat, typ []byte
-	usePat := false
-	for i := 2; i < len(c.Args); i += 2 {
-		opt, more := c.Args[i], len(c.Args)-i >= 2
-		switch {
-		case datatypes.EqualFoldC(opt, "count") && more:
-			v, ok := datatypes.ParseInt(c.Args[i+1])
-			if !ok {
-				c.Out.Error(ErrNotInt)
-				return
-			}
-			if v < 1 {
-				c.Out.Error(ErrSyntax)
-				return
-			}
-			count = v
-		case datatypes.EqualFoldC(opt, "match") && more:
-			pat = c.Args[i+1]
-			usePat = !(len(pat) == 1 && pat[0] == '*')
-		case datatypes.EqualFoldC(opt, "type") && more:
-			typ = c.Args[i+1]
-		default:
-			c.Out.Error(ErrSyntax)
-			return
-		}
+	o, ok := parseScanOpts(c, 2, true)
+	if !ok {
+		return
 	}
 
 	// Gather.
@@ -160,17 +134,16 @@ func cmdScan(c *Ctx) {
 	if total == 0 {
 		cursor = 0
 	} else {
-		maxIter := int64(math.MaxInt64)
-		if count <= math.MaxInt64/10 {
-			maxIter = count * 10
-		}
 		gather := func(e *keyspace.Entry) {
 			items = append(items, keyScanItem{off: len(buf), n: len(e.Key)})
 			buf = append(buf, e.Key...)
 		}
-		slot := int(cursor & (hash.SlotCount - 1))
-		dc := cursor >> scanSlotBits
-		for {
+		// One step scans one bucket of the cursor's slot; past its last,
+		// the next non-empty slot (empty ones are not counted as steps),
+		// and cursor 0 after the last slot.
+		cursor = scanSteps(cursor, o.count, func(cur uint64) (uint64, int64) {
+			slot := int(cur & (hash.SlotCount - 1))
+			dc := cur >> scanSlotBits
 			sh := c.Shards[c.Slots[slot]]
 			if sh.SlotLen(c.DB, uint16(slot)) != 0 {
 				dc = sh.ScanSlot(c.DB, uint16(slot), dc, gather)
@@ -179,28 +152,22 @@ func cmdScan(c *Ctx) {
 			}
 			if dc == 0 {
 				slot++
-				// Skip empty slots without counting them as iterations.
 				for slot < hash.SlotCount && c.Shards[c.Slots[slot]].SlotLen(c.DB, uint16(slot)) == 0 {
 					slot++
 				}
 				if slot == hash.SlotCount {
-					cursor = 0
-					break
+					return 0, int64(len(items))
 				}
 			}
-			cursor = dc<<scanSlotBits | uint64(slot)
-			if maxIter == 0 || int64(len(items)) >= count {
-				break
-			}
-			maxIter--
-		}
+			return dc<<scanSlotBits | uint64(slot), int64(len(items))
+		})
 	}
 
 	// Filter, then reply.
 	kept := items[:0]
 	for _, it := range items {
 		key := buf[it.off : it.off+it.n]
-		if usePat && !glob.Match(pat, key, false) {
+		if !o.match(key) {
 			continue
 		}
 		// The lookup deletes an expired key (logging its DEL), as Redis's
@@ -208,12 +175,12 @@ func cmdScan(c *Ctx) {
 		// key then reads as "none" and, if that is the type asked for,
 		// is still returned.
 		e := c.LookupNoTouch(key)
-		if typ != nil {
+		if o.typ != nil {
 			name := "none"
 			if e != nil {
 				name = e.Kind.String()
 			}
-			if !datatypes.EqualFoldC(typ, name) {
+			if !datatypes.EqualFoldC(o.typ, name) {
 				continue
 			}
 		} else if e == nil {
@@ -221,10 +188,7 @@ func cmdScan(c *Ctx) {
 		}
 		kept = append(kept, it)
 	}
-	c.Out.ArrayLen(2)
-	var tmp [20]byte
-	c.Out.Bulk(strconv.AppendUint(tmp[:0], cursor, 10))
-	c.Out.ArrayLen(len(kept))
+	scanReplyHeader(c, cursor, len(kept))
 	for _, it := range kept {
 		c.Out.Bulk(buf[it.off : it.off+it.n])
 	}

@@ -62,9 +62,7 @@ func withKeyTestSet(e *testEnv) *testEnv {
 }
 
 func keyEachShards(t *testing.T, f func(t *testing.T, e *testEnv)) {
-	for _, n := range []int{1, 3} {
-		t.Run(fmt.Sprintf("shards=%d", n), func(t *testing.T) { f(t, withKeyTestSet(newTestEnv(t, n))) })
-	}
+	eachShards(t, func(t *testing.T, e *testEnv) { f(t, withKeyTestSet(e)) })
 }
 
 // keyRecords decodes an effect log into commands.

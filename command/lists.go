@@ -259,15 +259,12 @@ func lindexCmd(c *Ctx) {
 	if !ok {
 		return
 	}
-	n := int64(l.Len())
-	if i < 0 {
-		i += n
-	}
-	if i < 0 || i >= n {
+	idx, ok := listIndex(l, i)
+	if !ok {
 		c.Out.Null()
 		return
 	}
-	c.Out.Bulk(l.Index(int(i)))
+	c.Out.Bulk(l.Index(idx))
 }
 
 func lsetCmd(c *Ctx) {
@@ -283,23 +280,33 @@ func lsetCmd(c *Ctx) {
 	if !ok {
 		return
 	}
+	idx, ok := listIndex(l, i)
+	if !ok {
+		c.Out.Error(errListIndexRange)
+		return
+	}
+	l.Set(idx, c.Args[3])
+	c.Effect(c.Args...)
+	c.Out.OK()
+}
+
+// listIndex resolves LINDEX/LSET's index i (negative counts from the
+// tail) in l; false when it falls outside the list.
+func listIndex(l *lists.List, i int64) (int, bool) {
 	n := int64(l.Len())
 	if i < 0 {
 		i += n
 	}
 	if i < 0 || i >= n {
-		c.Out.Error(errListIndexRange)
-		return
+		return 0, false
 	}
-	l.Set(int(i), c.Args[3])
-	c.Effect(c.Args...)
-	c.Out.OK()
+	return int(i), true
 }
 
-// listClamp is the index arithmetic of addListRangeReply and LTRIM: the
-// inclusive range [start, end] of a list of n elements, ok false when it
-// is empty.
-func listClamp(start, end, n int64) (int64, int64, bool) {
+// clampRange is the index arithmetic of addListRangeReply, LTRIM, ZRANGE
+// by rank and ZREMRANGEBYRANK: the inclusive range [start, end] of n
+// elements (negative indexes count from the end), ok false when empty.
+func clampRange(start, end, n int64) (int64, int64, bool) {
 	if start < 0 {
 		start += n
 	}
@@ -335,7 +342,7 @@ func lrangeCmd(c *Ctx) {
 		c.Out.ArrayLen(0)
 		return
 	}
-	s, e, ok := listClamp(start, end, int64(l.Len()))
+	s, e, ok := clampRange(start, end, int64(l.Len()))
 	if !ok {
 		c.Out.ArrayLen(0)
 		return
@@ -367,7 +374,7 @@ func ltrimCmd(c *Ctx) {
 	}
 	n := int64(l.Len())
 	ltrim, rtrim := n, int64(0)
-	if s, e, ok := listClamp(start, end, n); ok {
+	if s, e, ok := clampRange(start, end, n); ok {
 		ltrim, rtrim = s, n-e-1
 	}
 	l.DeleteRange(0, int(ltrim))
@@ -611,17 +618,28 @@ func lmpopCmd(c *Ctx) {
 	if !ok {
 		return
 	}
-	for _, k := range a.keys {
+	if !listServeFirst(c, a.keys, func(k []byte, l *lists.List) {
+		listMpopServe(c, k, l, a.head, a.count)
+	}) {
+		c.Out.NullArray()
+	}
+}
+
+// listServeFirst calls serve for the first of keys that holds a list, as
+// LMPOP and the blocking pops (before they block) do. It returns true when
+// a reply was written: serve's, or WRONGTYPE for a key met on the way.
+func listServeFirst(c *Ctx, keys [][]byte, serve func(key []byte, l *lists.List)) bool {
+	for _, k := range keys {
 		l, ok := listOf(c, c.Lookup(k))
 		if !ok {
-			return
+			return true
 		}
 		if l != nil {
-			listMpopServe(c, k, l, a.head, a.count)
-			return
+			serve(k, l)
+			return true
 		}
 	}
-	c.Out.NullArray()
+	return false
 }
 
 // listMpopServe pops up to count elements from key's list l, replies

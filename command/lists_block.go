@@ -26,15 +26,10 @@ func listBpop(c *Ctx, head bool) {
 		return
 	}
 	keys := c.Args[1 : len(c.Args)-1]
-	for _, k := range keys {
-		l, ok := listOf(c, c.Lookup(k))
-		if !ok {
-			return
-		}
-		if l != nil {
-			listBpopServe(c, k, l, head)
-			return
-		}
+	if listServeFirst(c, keys, func(k []byte, l *lists.List) {
+		listBpopServe(c, k, l, head)
+	}) {
+		return
 	}
 	if c.DenyBlocking {
 		c.Out.NullArray()
@@ -164,15 +159,10 @@ func blmpopCmd(c *Ctx) {
 	if !ok {
 		return
 	}
-	for _, k := range a.keys {
-		l, ok := listOf(c, c.Lookup(k))
-		if !ok {
-			return
-		}
-		if l != nil {
-			listMpopServe(c, k, l, a.head, a.count)
-			return
-		}
+	if listServeFirst(c, a.keys, func(k []byte, l *lists.List) {
+		listMpopServe(c, k, l, a.head, a.count)
+	}) {
+		return
 	}
 	if c.DenyBlocking {
 		c.Out.NullArray()

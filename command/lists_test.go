@@ -22,14 +22,8 @@ func (e *testEnv) listCtx(args ...string) *Ctx {
 		DB: e.db, Now: e.now, Rand: uint64(e.now), MaxBulkLen: 512 << 20, Limits: &e.limits, Spec: e.table.Lookup(bargs[0])}
 }
 
-func listEachShards(t *testing.T, f func(t *testing.T, e *testEnv)) {
-	for _, n := range []int{1, 3} {
-		t.Run(fmt.Sprintf("shards=%d", n), func(t *testing.T) { f(t, newTestEnv(t, n)) })
-	}
-}
-
 func TestListBasics(t *testing.T) {
-	listEachShards(t, func(t *testing.T, e *testEnv) {
+	eachShards(t, func(t *testing.T, e *testEnv) {
 		e.expect("RPUSH l a b c", ":3")
 		e.expect("LPUSH l z", ":4")
 		e.expect("OBJECT ENCODING l", "quicklist")
@@ -91,7 +85,7 @@ func TestListLposRank(t *testing.T) {
 }
 
 func TestListTrimRemMove(t *testing.T) {
-	listEachShards(t, func(t *testing.T, e *testEnv) {
+	eachShards(t, func(t *testing.T, e *testEnv) {
 		e.expect("RPUSH l 1 2 3 4 5 6", ":6")
 		e.expect("LTRIM l 1 -2", "+OK")
 		e.expect("LRANGE l 0 -1", "*4\r\n$1\r\n2\r\n$1\r\n3\r\n$1\r\n4\r\n$1\r\n5\r\n")
@@ -133,7 +127,7 @@ func TestListTrimRemMove(t *testing.T) {
 }
 
 func TestListMpop(t *testing.T) {
-	listEachShards(t, func(t *testing.T, e *testEnv) {
+	eachShards(t, func(t *testing.T, e *testEnv) {
 		e.expect("RPUSH b 1 2 3", ":3")
 		e.expect("LMPOP 2 a b RIGHT COUNT 2", "*2\r\n$1\r\nb\r\n*2\r\n$1\r\n3\r\n$1\r\n2\r\n")
 		e.keyExpectEffects("SELECT 0|RPUSH b 1 2 3|RPOP b 2")
@@ -163,7 +157,7 @@ func TestListMpop(t *testing.T) {
 }
 
 func TestListBlocking(t *testing.T) {
-	listEachShards(t, func(t *testing.T, e *testEnv) {
+	eachShards(t, func(t *testing.T, e *testEnv) {
 		e.expect("BLPOP a 0", "") // blocks: no reply
 		c := e.listCtx("BLPOP", "a", "b", "1.5")
 		c.Spec.Run(c)
@@ -218,7 +212,7 @@ func TestListBlocking(t *testing.T) {
 }
 
 func TestListServe(t *testing.T) {
-	listEachShards(t, func(t *testing.T, e *testEnv) {
+	eachShards(t, func(t *testing.T, e *testEnv) {
 		serve := func(key string, args ...string) (bool, string) {
 			c := e.listCtx(args...)
 			ok := c.Spec.Serve(c, []byte(key))
@@ -350,7 +344,7 @@ func TestListModelCommands(t *testing.T) {
 			got := e.do("LRANGE", key, strconv.Itoa(start), strconv.Itoa(stop))
 			m := model[key]
 			var want bytes.Buffer
-			s, en, ok := listClamp(int64(start), int64(stop), int64(len(m)))
+			s, en, ok := clampRange(int64(start), int64(stop), int64(len(m)))
 			if !ok {
 				want.WriteString("*0\r\n")
 			} else {

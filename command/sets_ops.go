@@ -1,13 +1,10 @@
 package command
 
 import (
-	"math"
 	"slices"
-	"strconv"
 
 	"github.com/basaltdb/basalt/datatypes"
 	"github.com/basaltdb/basalt/datatypes/sets"
-	"github.com/basaltdb/basalt/internal/glob"
 )
 
 // Multi-key set algebra (SINTER, SINTERCARD, SUNION, SDIFF and their STORE
@@ -230,9 +227,6 @@ func setLen(s *sets.Set) int {
 	return s.Len()
 }
 
-// emptyScan is shared.emptyscan: cursor 0, no elements.
-const emptyScan = "*2\r\n$1\r\n0\r\n*0\r\n"
-
 // sscanCmd is sscanCommand + scanGenericCommand: the cursor is checked
 // first, then the key, then the options. An intset comes back whole with
 // cursor 0 whatever the cursor; a hashtable is walked one home slot at a
@@ -246,69 +240,35 @@ func sscanCmd(c *Ctx) {
 	}
 	e := c.Lookup(c.Args[1])
 	if e == nil {
-		c.Out.Raw([]byte(emptyScan))
+		scanReplyHeader(c, 0, 0) // shared.emptyscan
 		return
 	}
 	s, ok := setOf(c, e)
 	if !ok {
 		return
 	}
-	count := int64(10)
-	var pat []byte
-	usePat := false
-	for i := 3; i < len(c.Args); i += 2 {
-		opt, more := c.Args[i], len(c.Args)-i >= 2
-		switch {
-		case datatypes.EqualFoldC(opt, "count") && more:
-			v, ok := datatypes.ParseInt(c.Args[i+1])
-			if !ok {
-				c.Out.Error(ErrNotInt)
-				return
-			}
-			if v < 1 {
-				c.Out.Error(ErrSyntax)
-				return
-			}
-			count = v
-		case datatypes.EqualFoldC(opt, "match") && more:
-			pat = c.Args[i+1]
-			usePat = !(len(pat) == 1 && pat[0] == '*')
-		default:
-			c.Out.Error(ErrSyntax)
-			return
-		}
+	o, ok := parseScanOpts(c, 3, false)
+	if !ok {
+		return
 	}
 
 	var items memberBuf
 	seen := int64(0)
 	collect := func(m []byte) {
 		seen++
-		if !usePat || glob.Match(pat, m, false) {
+		if o.match(m) {
 			items.add(m)
 		}
 	}
 	if s.IsIntset() {
 		cursor = s.Scan(0, collect)
 	} else {
-		maxIter := int64(math.MaxInt64)
-		if count <= math.MaxInt64/10 {
-			maxIter = count * 10
-		}
-		for {
-			cursor = s.Scan(cursor, collect)
-			if cursor == 0 || maxIter == 0 {
-				break
-			}
-			maxIter--
-			if seen >= count {
-				break
-			}
-		}
+		cursor = scanSteps(cursor, o.count, func(cur uint64) (uint64, int64) {
+			next := s.Scan(cur, collect)
+			return next, seen
+		})
 	}
-	c.Out.ArrayLen(2)
-	var tmp [20]byte
-	c.Out.Bulk(strconv.AppendUint(tmp[:0], cursor, 10))
-	c.Out.ArrayLen(items.len())
+	scanReplyHeader(c, cursor, items.len())
 	for i := 0; i < items.len(); i++ {
 		c.Out.Bulk(items.at(i))
 	}

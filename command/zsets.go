@@ -113,6 +113,14 @@ func zsetOf(c *Ctx, e *keyspace.Entry) (*zsets.ZSet, bool) {
 	return e.Obj.(*zsets.ZSet), true
 }
 
+// zsetScore is m's score in z, where a nil z (a missing key) holds nothing.
+func zsetScore(z *zsets.ZSet, m []byte) (float64, bool) {
+	if z == nil {
+		return 0, false
+	}
+	return z.Score(m)
+}
+
 // zsetCreate adds a new key holding z (the key must be absent).
 func zsetCreate(c *Ctx, key []byte, z *zsets.ZSet) {
 	e, _ := c.Shard(key).Upsert(c.DB, key, c.Now)
@@ -438,11 +446,7 @@ func zmscoreCmd(c *Ctx) {
 	}
 	c.Out.ArrayLen(len(c.Args) - 2)
 	for _, m := range c.Args[2:] {
-		if z == nil {
-			c.Out.Null()
-			continue
-		}
-		if s, ok := z.Score(m); ok {
+		if s, ok := zsetScore(z, m); ok {
 			c.Out.Double(s)
 		} else {
 			c.Out.Null()

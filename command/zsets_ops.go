@@ -7,7 +7,6 @@ import (
 	"github.com/basaltdb/basalt/datatypes"
 	"github.com/basaltdb/basalt/datatypes/sets"
 	"github.com/basaltdb/basalt/datatypes/zsets"
-	"github.com/basaltdb/basalt/internal/glob"
 	"github.com/basaltdb/basalt/keyspace"
 	"github.com/basaltdb/basalt/resp"
 )
@@ -194,7 +193,7 @@ func zsetOpGeneric(c *Ctx, dst []byte, numkeysIdx int, op int, cardOnly bool) {
 					if !ok {
 						break
 					}
-					zsetAggregate(&score, v*src[k].weight, agg)
+					zsetAggregate(&score, float64(v*src[k].weight), agg) // no FMA: round as Redis
 				}
 				if k < len(src) {
 					return true
@@ -277,35 +276,12 @@ func zscanCmd(c *Ctx) {
 		return
 	}
 	if z == nil {
-		c.Out.ArrayLen(2)
-		c.Out.Bulk([]byte("0"))
-		c.Out.ArrayLen(0)
+		scanReplyHeader(c, 0, 0) // shared.emptyscan
 		return
 	}
-	count := int64(10)
-	var pat []byte
-	usePat := false
-	for i := 3; i < len(c.Args); i += 2 {
-		opt, more := c.Args[i], len(c.Args)-i >= 2
-		switch {
-		case datatypes.EqualFoldC(opt, "count") && more:
-			v, ok := datatypes.ParseInt(c.Args[i+1])
-			if !ok {
-				c.Out.Error(ErrNotInt)
-				return
-			}
-			if v < 1 {
-				c.Out.Error(ErrSyntax)
-				return
-			}
-			count = v
-		case datatypes.EqualFoldC(opt, "match") && more:
-			pat = c.Args[i+1]
-			usePat = !(len(pat) == 1 && pat[0] == '*')
-		default:
-			c.Out.Error(ErrSyntax)
-			return
-		}
+	o, ok := parseScanOpts(c, 3, false)
+	if !ok {
+		return
 	}
 	type item struct {
 		off, n int
@@ -313,36 +289,21 @@ func zscanCmd(c *Ctx) {
 	}
 	var buf []byte
 	var items []item
+	count := o.count
 	if count > math.MaxInt32 {
 		count = math.MaxInt32
 	}
 	next := z.Scan(cursor, int(count), func(m []byte, s float64) {
-		if usePat && !glob.Match(pat, m, false) {
+		if !o.match(m) {
 			return
 		}
 		items = append(items, item{off: len(buf), n: len(m), score: s})
 		buf = append(buf, m...)
 	})
+	scanReplyHeader(c, next, 2*len(items))
 	var tmp [32]byte
-	c.Out.ArrayLen(2)
-	c.Out.Bulk(appendUint(tmp[:0], next))
-	c.Out.ArrayLen(2 * len(items))
 	for _, it := range items {
 		c.Out.Bulk(buf[it.off : it.off+it.n])
 		c.Out.Bulk(resp.AppendDouble(tmp[:0], it.score))
 	}
-}
-
-func appendUint(dst []byte, v uint64) []byte {
-	if v == 0 {
-		return append(dst, '0')
-	}
-	var b [20]byte
-	i := len(b)
-	for v > 0 {
-		i--
-		b[i] = byte('0' + v%10)
-		v /= 10
-	}
-	return append(dst, b[i:]...)
 }

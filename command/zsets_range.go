@@ -121,19 +121,7 @@ func zrangeGeneric(c *Ctx, argStart int, dst []byte, rangeType, dir int) {
 		n := z.Len()
 		switch rangeType {
 		case zrRank:
-			if start < 0 {
-				start += int64(n)
-			}
-			if end < 0 {
-				end += int64(n)
-			}
-			if start < 0 {
-				start = 0
-			}
-			if !(start > end || start >= int64(n)) {
-				if end >= int64(n) {
-					end = int64(n) - 1
-				}
+			if start, end, ok := clampRange(start, end, int64(n)); ok {
 				if rev {
 					lo, hi = n-1-int(end), n-int(start)
 				} else {
@@ -244,21 +232,10 @@ func zremrangeGeneric(c *Ctx, rangeType int) {
 	var lo, hi int
 	switch rangeType {
 	case zrRank:
-		if start < 0 {
-			start += int64(n)
-		}
-		if end < 0 {
-			end += int64(n)
-		}
-		if start < 0 {
-			start = 0
-		}
-		if start > end || start >= int64(n) {
+		start, end, ok := clampRange(start, end, int64(n))
+		if !ok {
 			c.Out.Int(0)
 			return
-		}
-		if end >= int64(n) {
-			end = int64(n) - 1
 		}
 		lo, hi = int(start), int(end)+1
 	case zrScore:

@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"fmt"
-	"math/rand/v2"
 	"strconv"
 	"strings"
 	"testing"
@@ -21,49 +19,24 @@ import (
 // count covering a listpack hash).
 func TestDiffRandomHash(t *testing.T) {
 	seeds, n := randomSeeds(t, []uint64{1, 2, 3, 4}, 3000)
-	for _, seed := range seeds {
-		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
-			t.Parallel()
-			p := startPair(t)
-			cs := p.dial(t)
-			cs.flushAll(t)
-			run := &hashRun{t: t, cs: cs, seed: seed,
-				g: &gen{r: rand.New(rand.NewPCG(seed, seed^0x4a54))}}
-			run.others = run.otherFamilies()
-			run.seedKeys()
-			for i := 0; i < n; i++ {
-				run.step(i)
-			}
-			t.Logf("seed %d: %d commands, %d random picks checked, %d hashtable replies compared unordered",
-				seed, n, run.randoms, run.unordered)
-		})
-	}
+	forEachSeed(t, seeds, 0x4a54, func(rr *randomRun) {
+		run := &hashRun{randomRun: rr}
+		run.others = probeFamilies(run.cs, [][]string{{"LPUSH", "probe", "a"}, {"SADD", "probe", "a"}, {"ZADD", "probe", "1", "a"}})
+		run.seedKeys()
+		for i := 0; i < n; i++ {
+			run.step(i)
+		}
+		run.t.Logf("seed %d: %d commands, %d random picks checked, %d hashtable replies compared unordered",
+			run.seed, n, run.randoms, run.unordered)
+	})
 }
 
 // hashRun is one seed's run. It is owned by its test goroutine.
 type hashRun struct {
-	t         *testing.T
-	cs        *conns
-	g         *gen
-	seed      uint64
+	*randomRun
 	others    [][]string // commands making keys of other types the target has
-	history   []string
 	randoms   int
 	unordered int
-}
-
-// otherFamilies probes which commands making non-hash keys the target
-// knows, so the run does not depend on other families being done.
-func (r *hashRun) otherFamilies() [][]string {
-	var have [][]string
-	for _, probe := range [][]string{{"LPUSH", "probe", "a"}, {"SADD", "probe", "a"}, {"ZADD", "probe", "1", "a"}} {
-		rep, err := r.cs.tgt.DoStrings(probe...)
-		if err == nil && !bytes.HasPrefix(rep, []byte("-ERR unknown command")) {
-			have = append(have, probe)
-		}
-		r.cs.tgt.DoStrings("DEL", "probe")
-	}
-	return have
 }
 
 // seedKeys makes "str" a string and "other" a key of another family (a
@@ -79,19 +52,6 @@ func (r *hashRun) seedKeys() {
 		if !ok {
 			r.t.Fatalf("%q: redis %s, basalt %s", args, ref, tgt)
 		}
-	}
-}
-
-func (r *hashRun) fail(i int, args [][]byte, format string, a ...any) {
-	r.t.Helper()
-	r.t.Fatalf("seed %d (rerun: E2E_SEED=%d go test ./e2e/ -run TestDiffRandomHash), command #%d: %s\n  %s\n  last commands (reference replies):\n    %s",
-		r.seed, r.seed, i, argsText(args), fmt.Sprintf(format, a...), strings.Join(r.history, "\n    "))
-}
-
-func (r *hashRun) note(i int, args [][]byte, reply string) {
-	r.history = append(r.history, fmt.Sprintf("#%d %s -> %s", i, argsText(args), reply))
-	if len(r.history) > 15 {
-		r.history = r.history[1:]
 	}
 }
 
@@ -283,15 +243,7 @@ func (r *hashRun) step(i int) {
 		r.checkRandField(i, bargs)
 		return
 	}
-	ref, tgt, ok, note := r.cs.do(bargs, cmp, explicit)
-	r.note(i, bargs, ref.String())
-	if !ok {
-		msg := fmt.Sprintf("redis:  %s\n  basalt: %s%s", ref, tgt, firstDifference(ref, tgt))
-		if note != "" {
-			msg += "\n  (" + note + ")"
-		}
-		r.fail(i, bargs, "%s", msg)
-	}
+	r.compare(i, bargs, cmp, explicit)
 }
 
 // encoding asks both servers for key's encoding; they must agree.

@@ -2,11 +2,8 @@ package e2e
 
 import (
 	"bytes"
-	"fmt"
-	"math/rand/v2"
 	"slices"
 	"strconv"
-	"strings"
 	"testing"
 )
 
@@ -20,61 +17,24 @@ import (
 // the run goes on comparing.
 func TestDiffRandomSet(t *testing.T) {
 	seeds, n := randomSeeds(t, []uint64{1, 2, 3, 4}, 3000)
-	for _, seed := range seeds {
-		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
-			t.Parallel()
-			p := startPair(t)
-			cs := p.dial(t)
-			cs.flushAll(t)
-			run := &setRun{t: t, cs: cs, p: p, seed: seed,
-				g: &gen{r: rand.New(rand.NewPCG(seed, seed^0x5e75))}}
-			run.others = run.otherFamilies()
-			for i := 0; i < n; i++ {
-				run.step(i)
-			}
-			t.Logf("seed %d: %d commands, %d random picks checked, %d resyncs", seed, n, run.randoms, run.resyncs)
-		})
-	}
+	forEachSeed(t, seeds, 0x5e75, func(rr *randomRun) {
+		run := &setRun{randomRun: rr}
+		for _, probe := range probeFamilies(run.cs, [][]string{{"HSET", "probe", "f", "v"}, {"LPUSH", "probe", "a"}, {"ZADD", "probe", "1", "a"}}) {
+			run.others = append(run.others, probe[0])
+		}
+		for i := 0; i < n; i++ {
+			run.step(i)
+		}
+		run.t.Logf("seed %d: %d commands, %d random picks checked, %d resyncs", run.seed, n, run.randoms, run.resyncs)
+	})
 }
 
 // setRun is one seed's run. It is owned by its test goroutine.
 type setRun struct {
-	t       *testing.T
-	cs      *conns
-	p       pair
-	g       *gen
-	seed    uint64
+	*randomRun
 	others  []string // commands of other families the target has (WRONGTYPE)
-	history []string
 	randoms int
 	resyncs int
-}
-
-// otherFamilies probes which commands making non-set keys the target
-// knows, so the run does not depend on other families being done.
-func (r *setRun) otherFamilies() []string {
-	var have []string
-	for _, probe := range [][]string{{"HSET", "probe", "f", "v"}, {"LPUSH", "probe", "a"}, {"ZADD", "probe", "1", "a"}} {
-		rep, err := r.cs.tgt.DoStrings(probe...)
-		if err == nil && !bytes.HasPrefix(rep, []byte("-ERR unknown command")) {
-			have = append(have, probe[0])
-		}
-		r.cs.tgt.DoStrings("DEL", "probe")
-	}
-	return have
-}
-
-func (r *setRun) fail(i int, args [][]byte, format string, a ...any) {
-	r.t.Helper()
-	r.t.Fatalf("seed %d (rerun: E2E_SEED=%d go test ./e2e/ -run TestDiffRandomSet), command #%d: %s\n  %s\n  last commands (reference replies):\n    %s",
-		r.seed, r.seed, i, argsText(args), fmt.Sprintf(format, a...), strings.Join(r.history, "\n    "))
-}
-
-func (r *setRun) note(i int, args [][]byte, reply string) {
-	r.history = append(r.history, fmt.Sprintf("#%d %s -> %s", i, argsText(args), reply))
-	if len(r.history) > 15 {
-		r.history = r.history[1:]
-	}
 }
 
 // skey is a set key; sometimes an odd name or a key of another type.
@@ -253,15 +213,7 @@ func (r *setRun) step(i int) {
 	strs, cmp, kind := r.next()
 	args := bs(strs...)
 	if kind == notRandom {
-		ref, tgt, ok, note := r.cs.do(args, cmp, true)
-		r.note(i, args, ref.String())
-		if !ok {
-			msg := fmt.Sprintf("%s:  %s\n  %s: %s%s", r.p.ref.name, ref, r.p.tgt.name, tgt, firstDifference(ref, tgt))
-			if note != "" {
-				msg += "\n  (" + note + ")"
-			}
-			r.fail(i, args, "%s", msg)
-		}
+		r.compare(i, args, cmp, true)
 		return
 	}
 	r.randomStep(i, args, kind)

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -55,40 +56,96 @@ func randomSeeds(t *testing.T, def []uint64, n int) ([]uint64, int) {
 // the rerun command and the last commands sent. Each seed runs in
 // parallel with its own pair.
 func runRandom(t *testing.T, seeds []uint64, n int, next func(g *gen) ([][]byte, Compare)) {
+	forEachSeed(t, seeds, 0x9e3779b97f4a7c15, func(r *randomRun) {
+		kinds := map[byte]int{} // reply types seen, to judge the mix
+		for i := 0; i < n; i++ {
+			args, cmp := next(r.g)
+			ref := r.compare(i, args, cmp, true)
+			if len(ref.reply) > 0 {
+				kinds[ref.reply[0]]++
+			}
+			if ref.err != nil { // both servers closed the connection
+				r.cs.reconnect(r.t)
+			}
+		}
+		r.t.Logf("seed %d: %d commands, replies by type %s", r.seed, n, fmtKinds(kinds))
+	})
+}
+
+// randomRun is one seed's run of a randomized differential test: its
+// servers, its generator and the last commands sent, for the failure
+// message. It is owned by its test goroutine.
+type randomRun struct {
+	t       *testing.T
+	p       pair
+	cs      *conns
+	g       *gen
+	seed    uint64
+	history []string
+}
+
+// forEachSeed runs body once per seed, in parallel subtests "seed=N",
+// each with a fresh flushed pair of servers and a gen seeded with seed
+// and seed^salt (each test its own salt, so their sequences differ).
+func forEachSeed(t *testing.T, seeds []uint64, salt uint64, body func(r *randomRun)) {
 	for _, seed := range seeds {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
 			t.Parallel()
 			p := startPair(t)
 			cs := p.dial(t)
 			cs.flushAll(t)
-			g := &gen{r: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
-			var history []string
-			kinds := map[byte]int{} // reply types seen, to judge the mix
-			for i := 0; i < n; i++ {
-				args, cmp := next(g)
-				ref, tgt, ok, note := cs.do(args, cmp, true)
-				history = append(history, fmt.Sprintf("#%d %s -> %s", i, argsText(args), ref))
-				if len(history) > 15 {
-					history = history[1:]
-				}
-				if !ok {
-					msg := fmt.Sprintf("seed %d (rerun: E2E_SEED=%d go test ./e2e/ -run '%s'), command #%d: %s\n  %s:  %s\n  %s: %s%s",
-						seed, seed, t.Name()[:strings.IndexByte(t.Name(), '/')], i, argsText(args), p.ref.name, ref, p.tgt.name, tgt, firstDifference(ref, tgt))
-					if note != "" {
-						msg += "\n  (" + note + ")"
-					}
-					t.Fatalf("%s\n  last commands (reference replies):\n    %s", msg, strings.Join(history, "\n    "))
-				}
-				if len(ref.reply) > 0 {
-					kinds[ref.reply[0]]++
-				}
-				if ref.err != nil { // both servers closed the connection
-					cs.reconnect(t)
-				}
-			}
-			t.Logf("seed %d: %d commands, replies by type %s", seed, n, fmtKinds(kinds))
+			body(&randomRun{t: t, p: p, cs: cs, seed: seed,
+				g: &gen{r: rand.New(rand.NewPCG(seed, seed^salt))}})
 		})
 	}
+}
+
+// note records command i and the reference's reply; the last 15 are kept.
+func (r *randomRun) note(i int, args [][]byte, reply string) {
+	r.history = append(r.history, fmt.Sprintf("#%d %s -> %s", i, argsText(args), reply))
+	if len(r.history) > 15 {
+		r.history = r.history[1:]
+	}
+}
+
+// fail ends the run at command i with the command to rerun the seed, the
+// message and the last commands sent.
+func (r *randomRun) fail(i int, args [][]byte, format string, a ...any) {
+	r.t.Helper()
+	name := r.t.Name()[:strings.IndexByte(r.t.Name(), '/')]
+	r.t.Fatalf("seed %d (rerun: E2E_SEED=%d go test ./e2e/ -run '%s'), command #%d: %s\n  %s\n  last commands (reference replies):\n    %s",
+		r.seed, r.seed, name, i, argsText(args), fmt.Sprintf(format, a...), strings.Join(r.history, "\n    "))
+}
+
+// compare sends command i to both servers, notes it, fails the run when
+// the replies differ under cmp, and returns the reference's outcome.
+func (r *randomRun) compare(i int, args [][]byte, cmp Compare, explicit bool) outcome {
+	r.t.Helper()
+	ref, tgt, ok, note := r.cs.do(args, cmp, explicit)
+	r.note(i, args, ref.String())
+	if !ok {
+		msg := fmt.Sprintf("%s:  %s\n  %s: %s%s", r.p.ref.name, ref, r.p.tgt.name, tgt, firstDifference(ref, tgt))
+		if note != "" {
+			msg += "\n  (" + note + ")"
+		}
+		r.fail(i, args, "%s", msg)
+	}
+	return ref
+}
+
+// probeFamilies returns those of probes (commands writing key "probe")
+// that the target knows, deleting the key after each, so a run for one
+// family can use keys of the others without depending on them being done.
+func probeFamilies(cs *conns, probes [][]string) [][]string {
+	var have [][]string
+	for _, probe := range probes {
+		rep, err := cs.tgt.DoStrings(probe...)
+		if err == nil && !bytes.HasPrefix(rep, []byte("-ERR unknown command")) {
+			have = append(have, probe)
+		}
+		cs.tgt.DoStrings("DEL", "probe")
+	}
+	return have
 }
 
 // gen produces random commands. It is owned by one test goroutine.

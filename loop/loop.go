@@ -53,11 +53,11 @@ type Loop struct {
 	waiters   map[waitKey][]*blocked
 	ready     []waitKey
 	servedOut []*blocked
-	gated       []*client
-	gatedN      atomic.Int32
-	durWake     atomicBool
-	durMsg      msg
-	Stats       LoopStats
+	gated     []*client
+	gatedN    atomic.Int32
+	durWake   atomicBool
+	durMsg    msg
+	Stats     LoopStats
 }
 
 // Index is the loop's position, which the slot map refers to.
