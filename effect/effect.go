@@ -18,6 +18,9 @@ type Log struct {
 	N   int    // number of records (SELECTs not counted)
 	db  int    // database of the last record, valid when hasDB
 	has bool
+	// Discard counts records without encoding them, for a server that
+	// neither logs nor replicates: nobody would read B.
+	Discard bool
 }
 
 // Reset empties the log, keeping its buffer.
@@ -28,6 +31,10 @@ func (l *Log) Empty() bool { return l.N == 0 }
 
 // Append adds one record: args applied to database db.
 func (l *Log) Append(db int, args ...[]byte) {
+	if l.Discard {
+		l.N++
+		return
+	}
 	l.selectDB(db)
 	l.B = appendCommand(l.B, args)
 	l.N++
@@ -35,6 +42,10 @@ func (l *Log) Append(db int, args ...[]byte) {
 
 // AppendStrings is Append for records built from literal words and values.
 func (l *Log) AppendStrings(db int, args ...string) {
+	if l.Discard {
+		l.N++
+		return
+	}
 	l.selectDB(db)
 	l.B = append(l.B, '*')
 	l.B = strconv.AppendInt(l.B, int64(len(args)), 10)
@@ -98,7 +109,7 @@ var (
 // which the AOF loader applies only once EXEC is read (as Redis does), so a
 // torn log tail never leaves half a command applied.
 func (l *Log) Atomic(m Mark) {
-	if l.N-m.n < 2 {
+	if l.N-m.n < 2 || l.Discard {
 		return
 	}
 	body := append([]byte(nil), l.B[m.off:]...)

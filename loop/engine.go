@@ -175,6 +175,7 @@ func New(opts Options) (*Engine, error) {
 		l := &Loop{idx: i, eng: e, shard: keyspace.NewShard(cfg.Databases), clients: make(map[*client]struct{})}
 		l.durMsg = msg{kind: msgFunc, fn: (*Loop).onDurable}
 		l.shard.Log = &l.log
+		l.log.Discard = opts.Effects == nil
 		l.out = make([]*batch, opts.Loops)
 		e.loops = append(e.loops, l)
 		e.shards = append(e.shards, l.shard)

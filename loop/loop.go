@@ -35,6 +35,7 @@ type Loop struct {
 	keyPos    []int
 	expireHot bool
 	rnd       uint64
+	now       int64 // clock of this turn, 0 until read
 	// The reply gate (appendfsync always). lastSeq is the log position of
 	// this loop's latest effect batch: replies produced here wait until it
 	// is durable, since they may depend on it. gated lists the clients
@@ -104,6 +105,7 @@ func (l *Loop) run(context.Context) error {
 // endTurn sends what this turn produced: batches for other loops, replies
 // to flush, effects to hand off.
 func (l *Loop) endTurn() {
+	l.now = 0
 	l.handOff()
 	// Replies waiting for the log go out as soon as any turn of this loop
 	// sees durability advanced, without waiting for the wake-up message.
@@ -226,7 +228,7 @@ func (l *Loop) execute(spec *command.Spec, args [][]byte, db int, sess *command.
 	c := &l.ctx
 	*c = command.Ctx{
 		Args: args, Out: &l.w, Log: &l.log, Shards: l.eng.shards, Slots: sm, DB: db,
-		Now: time.Now().UnixMilli(), Rand: l.nextRand(), MaxBulkLen: cfg.ProtoMaxBulkLen, Limits: &cfg.Limits, Sess: sess, Spec: spec,
+		Now: l.clock(), Rand: l.nextRand(), MaxBulkLen: cfg.ProtoMaxBulkLen, Limits: &cfg.Limits, Sess: sess, Spec: spec,
 	}
 	mark := l.log.Mark()
 	spec.Run(c)
@@ -239,11 +241,24 @@ func (l *Loop) execute(spec *command.Spec, args [][]byte, db int, sess *command.
 		l.eng.register(bl, sm)
 	}
 	c.Args, c.BlockKeys = nil, nil
+	if spec.Scope != command.ScopeKeys {
+		l.now = 0 // DEBUG SLEEP and friends: later commands see time move
+	}
 	l.Stats.Commands.Add(1)
 	if len(l.ready) > 0 {
 		l.serveReady()
 	}
 	return bl
+}
+
+// clock is the time commands see, in unix ms: read once per loop turn
+// (a pipeline's commands share it; a turn lasts microseconds) instead of
+// once per command.
+func (l *Loop) clock() int64 {
+	if l.now == 0 {
+		l.now = time.Now().UnixMilli()
+	}
+	return l.now
 }
 
 // nextRand steps the loop's own generator (splitmix64): commands get a

@@ -93,9 +93,15 @@ func (s *Server) Run(ready chan<- error) error {
 		}
 		ln.Close()
 	}
+	// Without a log (or a test listening), nobody reads effect records:
+	// the loops then only count them.
+	effects := s.effects
+	if !cfg.AppendOnly && s.Effects == nil {
+		effects = nil
+	}
 	eng, err := loop.New(loop.Options{
 		Loops: cfg.Loops, Addrs: addrs, Table: s.table, Config: s.Config,
-		Effects: s.effects, WriteRefusal: s.writeRefusal, AllowProtected: s.allowProtected,
+		Effects: effects, WriteRefusal: s.writeRefusal, AllowProtected: s.allowProtected,
 		Logf: func(f string, a ...any) { s.log.Info(fmt.Sprintf(f, a...)) },
 	})
 	if err != nil {

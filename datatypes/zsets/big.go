@@ -199,6 +199,7 @@ func (b *big) deleteRanks(lo, hi int) {
 		}
 	}
 	bi, j = b.locate(lo)
+	dropped := false
 	for left := hi - lo; left > 0; {
 		bl := b.blocks[bi]
 		k := min(len(bl.ids)-j, left)
@@ -207,13 +208,19 @@ func (b *big) deleteRanks(lo, hi int) {
 		left -= k
 		if len(bl.ids) == 0 {
 			b.blocks = append(b.blocks[:bi], b.blocks[bi+1:]...)
+			dropped = true
 		} else {
+			if !dropped {
+				b.fenAdd(bi, -k) // O(log blocks): pops take one or two
+			}
 			bi++
 		}
 		j = 0
 	}
 	b.n -= hi - lo
-	b.rebuildFen()
+	if dropped {
+		b.rebuildFen()
+	}
 	b.maybeCompact()
 }
 
