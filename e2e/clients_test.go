@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -11,7 +10,8 @@ import (
 )
 
 // TestGoRedis drives Basalt with go-redis v9 in RESP2 and RESP3: the client
-// handshake (HELLO, CLIENT SETINFO), strings, keys, pipelines, expiry.
+// handshake (HELLO, CLIENT SETINFO), strings, keys, pipelines, expiry, and
+// the data types (whose RESP3 replies are maps, sets and doubles).
 func TestGoRedis(t *testing.T) {
 	if suite.target == "basalt" && suite.buildErr != nil {
 		t.Fatalf("cannot test Basalt: %v", suite.buildErr)
@@ -86,6 +86,7 @@ func TestGoRedis(t *testing.T) {
 			if !strings.Contains(info, "db1:keys=7") {
 				t.Fatalf("INFO keyspace: %q", info)
 			}
+			goRedisDataTypes(ctx, t, rdb)
 			if err := rdb.Do(ctx, "NOSUCHCOMMAND").Err(); err == nil || !strings.HasPrefix(err.Error(), "ERR unknown command") {
 				t.Fatalf("unknown command: %v", err)
 			}
@@ -93,33 +94,50 @@ func TestGoRedis(t *testing.T) {
 	}
 }
 
-// TestRedisBenchmark runs redis-benchmark's core tests against Basalt and
-// fails on any error line.
-func TestRedisBenchmark(t *testing.T) {
-	if suite.target == "basalt" && suite.buildErr != nil {
-		t.Fatalf("cannot test Basalt: %v", suite.buildErr)
-	}
-	bin, err := exec.LookPath("redis-benchmark")
-	if err != nil {
-		requireRedis(t)
-		t.Skip("redis-benchmark not installed")
-	}
-	srv := startServer(t, suite.target, suite.target)
-	host, port, _ := strings.Cut(srv.addr, ":")
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, bin, "-h", host, "-p", port, "-q", "-n", "20000",
-		"-t", "ping,set,get,incr,mset").CombinedOutput()
-	if err != nil {
-		t.Fatalf("redis-benchmark: %v\n%s", err, out)
-	}
-	text := string(out)
-	for _, test := range []string{"PING_INLINE:", "PING_MBULK:", "SET:", "GET:", "INCR:", "MSET (10 keys):"} {
-		if !strings.Contains(text, test) {
-			t.Errorf("redis-benchmark output lacks %s:\n%s", test, text)
+// goRedisDataTypes checks go-redis's typed results for each data type.
+func goRedisDataTypes(ctx context.Context, t *testing.T, rdb *redis.Client) {
+	t.Helper()
+	check := func(what string, ok bool, got any, err error) {
+		t.Helper()
+		if err != nil || !ok {
+			t.Fatalf("%s: %v %v", what, got, err)
 		}
 	}
-	if strings.Contains(strings.ToLower(text), "error") {
-		t.Fatalf("redis-benchmark reported errors:\n%s", text)
-	}
+	n, err := rdb.HSet(ctx, "h", "f1", "v1", "f2", "v2").Result()
+	check("HSET", n == 2, n, err)
+	m, err := rdb.HGetAll(ctx, "h").Result()
+	check("HGETALL", len(m) == 2 && m["f2"] == "v2", m, err)
+	f, err := rdb.HIncrByFloat(ctx, "h", "x", 1.5).Result()
+	check("HINCRBYFLOAT", f == 1.5, f, err)
+	n, err = rdb.RPush(ctx, "l", "a", "b", "c").Result()
+	check("RPUSH", n == 3, n, err)
+	l, err := rdb.LRange(ctx, "l", 0, -1).Result()
+	check("LRANGE", strings.Join(l, ",") == "a,b,c", l, err)
+	kv, err := rdb.BLPop(ctx, time.Second, "nolist", "l").Result()
+	check("BLPOP", len(kv) == 2 && kv[0] == "l" && kv[1] == "a", kv, err)
+	n, err = rdb.SAdd(ctx, "s", "x", "y", "x").Result()
+	check("SADD", n == 2, n, err)
+	sm, err := rdb.SMembers(ctx, "s").Result()
+	check("SMEMBERS", len(sm) == 2, sm, err)
+	ok, err := rdb.SIsMember(ctx, "s", "y").Result()
+	check("SISMEMBER", ok, ok, err)
+	n, err = rdb.ZAdd(ctx, "zs", redis.Z{Score: 1.5, Member: "a"}, redis.Z{Score: -2, Member: "b"}).Result()
+	check("ZADD", n == 2, n, err)
+	zs, err := rdb.ZRangeWithScores(ctx, "zs", 0, -1).Result()
+	check("ZRANGE WITHSCORES", len(zs) == 2 && zs[0].Member == "b" && zs[0].Score == -2 && zs[1].Score == 1.5, zs, err)
+	sc, err := rdb.ZScore(ctx, "zs", "a").Result()
+	check("ZSCORE", sc == 1.5, sc, err)
+	pop, err := rdb.BZPopMin(ctx, time.Second, "zs").Result()
+	check("BZPOPMIN", pop.Member == "b" && pop.Score == -2, pop, err)
+	n, err = rdb.PFAdd(ctx, "hll", "a", "b", "c").Result()
+	check("PFADD", n == 1, n, err)
+	n, err = rdb.PFCount(ctx, "hll").Result()
+	check("PFCOUNT", n == 3, n, err)
+	n, err = rdb.GeoAdd(ctx, "g", &redis.GeoLocation{Name: "p1", Longitude: 13.361389, Latitude: 38.115556},
+		&redis.GeoLocation{Name: "p2", Longitude: 15.087269, Latitude: 37.502669}).Result()
+	check("GEOADD", n == 2, n, err)
+	d, err := rdb.GeoDist(ctx, "g", "p1", "p2", "km").Result()
+	check("GEODIST", d > 166.27 && d < 166.28, d, err)
+	sorted, err := rdb.Sort(ctx, "l", &redis.Sort{Alpha: true, Order: "DESC"}).Result()
+	check("SORT", strings.Join(sorted, ",") == "c,b", sorted, err)
 }

@@ -9,10 +9,10 @@ import (
 	"time"
 )
 
-// TestRedisBenchmarkSuite runs redis-benchmark's whole default test suite
+// TestRedisBenchmark runs redis-benchmark's whole default test suite
 // (every -t test, small -n) against the server under test: each test must
 // report a result and no command may get an error reply.
-func TestRedisBenchmarkSuite(t *testing.T) {
+func TestRedisBenchmark(t *testing.T) {
 	requireRedis(t)
 	bin := filepath.Join(filepath.Dir(suite.redis), "redis-benchmark")
 	if _, err := exec.LookPath(bin); err != nil {
