@@ -66,6 +66,10 @@ type Spec struct {
 	FirstKey, LastKey, Step int
 	KeysFunc                func(args [][]byte, dst []int) []int
 	Run                     Handler
+	// ScopeFunc, when set, decides the scope from the arguments: SORT
+	// needs every shard only when a BY or GET pattern names other keys.
+	// It may only narrow Scope (ScopeAll to ScopeKeys).
+	ScopeFunc func(args [][]byte) Scope
 	// Serve, set on blocking commands (BLPOP, BZPOPMIN, BLMOVE...), is
 	// run by the loop for a client blocked by this command when key (one
 	// of the keys it waits on) may have become ready: c.Args are the

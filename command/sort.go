@@ -38,10 +38,24 @@ import (
 func sortSpecs() []*Spec {
 	return []*Spec{
 		{Name: "sort", Arity: -2, Flags: FlagWrite, Scope: ScopeAll, KeysFunc: sortKeys,
-			Run: func(c *Ctx) { sortGeneric(c, false) }},
+			ScopeFunc: sortScope, Run: func(c *Ctx) { sortGeneric(c, false) }},
 		{Name: "sort_ro", Arity: -2, Flags: FlagReadOnly, Scope: ScopeAll, FirstKey: 1, LastKey: 1, Step: 1,
-			Run: func(c *Ctx) { sortGeneric(c, true) }},
+			ScopeFunc: sortScope, Run: func(c *Ctx) { sortGeneric(c, true) }},
 	}
+}
+
+// sortScope is ScopeAll when a BY or GET pattern may make SORT look up
+// other keys, else ScopeKeys: SORT then touches only the sorted key and
+// the STORE destination. lookupKeyByPattern reads nothing for a pattern
+// without '*', so any argument with a '*' counts (conservatively: it may
+// be a STORE name; GET # never looks up).
+func sortScope(args [][]byte) Scope {
+	for _, a := range args[min(2, len(args)):] {
+		if bytes.IndexByte(a, '*') >= 0 {
+			return ScopeAll
+		}
+	}
+	return ScopeKeys
 }
 
 // sortKeys is Redis's sortGetKeys: the sorted key, and the STORE

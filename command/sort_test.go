@@ -189,3 +189,26 @@ func sortOrderFree(cmd []string, o *oracleConn) bool {
 	return typ == "+set\r\n" && byConst && !slices.Contains(cmd, "STORE") &&
 		o.do("OBJECT", "ENCODING", key) != "$6\r\nintset\r\n"
 }
+
+func TestSortScope(t *testing.T) {
+	for _, tc := range []struct {
+		args string
+		want Scope
+	}{
+		{"SORT k", ScopeKeys},
+		{"SORT k ALPHA DESC LIMIT 0 5 STORE dst", ScopeKeys},
+		{"SORT k BY nosort GET #", ScopeKeys},
+		{"SORT k BY w_*", ScopeAll},
+		{"SORT k GET # GET h_*->f", ScopeAll},
+		{"SORT_RO k GET o_*", ScopeAll},
+		{"SORT *", ScopeKeys}, // the sorted key itself is routed by its slot
+	} {
+		var args [][]byte
+		for _, a := range strings.Fields(tc.args) {
+			args = append(args, []byte(a))
+		}
+		if got := sortScope(args); got != tc.want {
+			t.Errorf("%s: scope %d, want %d", tc.args, got, tc.want)
+		}
+	}
+}

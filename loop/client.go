@@ -222,7 +222,11 @@ func (l *Loop) dispatch(cl *client, args [][]byte, replayed *bool) bool {
 	var involved []*Loop
 	sm := e.slots.Load()
 	if rejection == "" {
-		switch spec.Scope {
+		scope := spec.Scope
+		if spec.ScopeFunc != nil {
+			scope = spec.ScopeFunc(args)
+		}
+		switch scope {
 		case command.ScopeAll:
 			if len(e.loops) > 1 {
 				target, involved = targetExecutor, e.loops
