@@ -133,10 +133,15 @@ func (s *Spec) Keys(args [][]byte, dst []int) []int {
 // only afterwards and safe for any goroutine.
 type Table struct {
 	byName map[string]*Spec
+	// exact holds each name in lower and upper case, so the usual
+	// spellings resolve with one map probe and no case folding.
+	exact map[string]*Spec
 }
 
 // NewTable returns an empty table.
-func NewTable() *Table { return &Table{byName: make(map[string]*Spec)} }
+func NewTable() *Table {
+	return &Table{byName: make(map[string]*Spec), exact: make(map[string]*Spec)}
+}
 
 // Add registers specs, replacing any with the same name.
 func (t *Table) Add(specs ...*Spec) {
@@ -152,12 +157,14 @@ func (t *Table) Add(specs ...*Spec) {
 			}
 		}
 		t.byName[s.Name] = s
+		t.exact[s.Name] = s
+		t.exact[strings.ToUpper(s.Name)] = s
 	}
 }
 
 // Lookup finds a command by name, case-insensitively, without allocating.
 func (t *Table) Lookup(name []byte) *Spec {
-	if s, ok := t.byName[string(name)]; ok {
+	if s, ok := t.exact[string(name)]; ok {
 		return s
 	}
 	if len(name) > 64 {
@@ -232,14 +239,18 @@ func (c *Ctx) Shard(key []byte) *keyspace.Shard {
 
 // Lookup returns the live entry for key in the selected db, touching it.
 func (c *Ctx) Lookup(key []byte) *keyspace.Entry {
-	sh := c.Shard(key)
-	return c.count(sh, sh.Lookup(c.DB, key, c.Now))
+	e := c.LookupNoTouch(key)
+	if e != nil {
+		e.Access = c.Now
+	}
+	return e
 }
 
 // LookupNoTouch is Lookup without updating the access time.
 func (c *Ctx) LookupNoTouch(key []byte) *keyspace.Entry {
-	sh := c.Shard(key)
-	return c.count(sh, sh.LookupNoTouch(c.DB, key, c.Now))
+	slot := hash.Slot(key)
+	sh := c.Shards[c.Slots[slot]]
+	return c.count(sh, sh.LookupSlotNoTouch(c.DB, slot, key, c.Now))
 }
 
 // LookupRead is Lookup counted in keyspace_hits/misses whatever the

@@ -176,12 +176,15 @@ func (db *db) dictOf(slot uint16) *dict {
 	return db.slots[slot]
 }
 
-func (s *Shard) find(d int, key []byte) *Entry {
+func (s *Shard) find(d int, key []byte) *Entry { return s.findSlot(d, hash.Slot(key), key) }
+
+// findSlot is find for a key whose slot the caller computed.
+func (s *Shard) findSlot(d int, slot uint16, key []byte) *Entry {
 	db := &s.dbs[d]
 	if db.n == 0 {
 		return nil
 	}
-	dt := db.dictOf(hash.Slot(key))
+	dt := db.dictOf(slot)
 	if dt == nil {
 		return nil
 	}
@@ -204,7 +207,13 @@ func (s *Shard) Lookup(d int, key []byte, now int64) *Entry {
 // LookupNoTouch is Lookup without updating the access time (TTL, TYPE,
 // OBJECT).
 func (s *Shard) LookupNoTouch(d int, key []byte, now int64) *Entry {
-	e := s.find(d, key)
+	return s.LookupSlotNoTouch(d, hash.Slot(key), key, now)
+}
+
+// LookupSlotNoTouch is LookupNoTouch for a key whose slot (hash.Slot)
+// the caller already computed.
+func (s *Shard) LookupSlotNoTouch(d int, slot uint16, key []byte, now int64) *Entry {
+	e := s.findSlot(d, slot, key)
 	if e == nil {
 		return nil
 	}
