@@ -114,11 +114,16 @@ func (l *List) fits(nd *node, sz int) bool {
 }
 
 // newBuf returns an empty buffer with room for at least need bytes: a
-// quarter more (amortized O(1) pushes at a small memory cost), not past
-// the node cap when need is below it, rounded up to the allocator's size
-// class so no allocated byte goes unused.
+// quarter more for a small node (many short lists stay compact), twice
+// as much from 512 bytes on (a node grown by pushes then copies its bytes
+// about twice in all, not five times; only a long list's end nodes carry
+// the slack), not past the node cap when need is below it, rounded up to
+// the allocator's size class so no allocated byte goes unused.
 func (l *List) newBuf(need int) []byte {
 	c := need + need/4
+	if need >= 512 {
+		c = 2 * need
+	}
 	if c > int(l.maxBytes) {
 		c = max(need, int(l.maxBytes))
 	}
