@@ -43,7 +43,7 @@ func TestDiffBlocking(t *testing.T) {
 		"bzpopmax-resp3":             {S(0, "HELLO 3"), B(0, "BZPOPMAX z 0"), S(1, "ZADD z 1.5 a 2.5 b"), R(0)},
 		"bzmpop":                     {B(0, "BZMPOP 0 1 z MIN COUNT 5"), S(1, "ZADD z 1 a 2 b"), R(0), S(1, "EXISTS z")},
 		"moved-in-by-lmove":          {B(0, "BLPOP dst 0"), S(1, "RPUSH other v"), S(1, "LMOVE other dst LEFT RIGHT"), R(0), S(1, "EXISTS dst other")},
-		"wrong-type-ignored":         {B(0, "BLPOP k 0.3"), S(1, "SET k str"), S(1, "DEL k"), S(1, "RPUSH k v"), R(0)},
+		"wrong-type-ignored":         {B(0, "BLPOP k 5"), S(1, "SET k str"), S(1, "DEL k"), S(1, "RPUSH k v"), R(0)},
 		"unblock-timeout":            {S(0, "CLIENT ID"), B(0, "BLPOP k 0"), S(1, "CLIENT UNBLOCK $ID0"), R(0), S(1, "CLIENT UNBLOCK $ID0")},
 		"unblock-error":              {S(0, "CLIENT ID"), B(0, "BZPOPMIN k 0"), S(1, "CLIENT UNBLOCK $ID0 ERROR"), R(0)},
 		"blocked-count":              {B(0, "BLPOP k 0"), B(1, "BLPOP j 0"), S(2, "RPUSH k a"), R(0), S(2, "RPUSH j b"), R(1)},
