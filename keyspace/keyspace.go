@@ -597,3 +597,12 @@ func fenFind(f []int32, k int32) uint16 {
 	}
 	return uint16(pos)
 }
+
+// ForEachInSlot calls fn for every entry of one slot in database d
+// (expired ones not yet removed included), until fn returns false. fn
+// must not add or remove keys.
+func (s *Shard) ForEachInSlot(d int, slot uint16, fn func(*Entry) bool) {
+	if dt := s.dbs[d].dictOf(slot); dt != nil {
+		dt.forEach(fn)
+	}
+}

@@ -225,6 +225,12 @@ func (l *Loop) serveOne(b *blocked, key []byte, sm *command.SlotMap) bool {
 		Now: time.Now().UnixMilli(), Rand: l.nextRand(), MaxBulkLen: cfg.ProtoMaxBulkLen, Limits: &cfg.Limits,
 		Spec: b.spec,
 	}
+	if l.snap != nil {
+		l.snapSlot(hash.Slot(key))
+		for _, k := range b.extra {
+			l.snapSlot(hash.Slot(k))
+		}
+	}
 	mark := l.log.Mark()
 	ok := b.spec.Serve(&c, key)
 	l.log.Atomic(mark)

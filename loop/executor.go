@@ -102,6 +102,9 @@ func (x *executor) execute(t *txn) {
 	for _, l := range t.loops {
 		l.shard.Log = &t.log
 	}
+	if t.serve || t.fn == nil && (t.spec.Scope == command.ScopeKeys || t.spec.Flags&(command.FlagWrite|command.FlagReadOnly) != 0) {
+		e.snapBefore(t, sm) // INFO, CLIENT LIST... touch no data
+	}
 	w := x.writer(t.proto)
 	c := &command.Ctx{
 		Args: t.args, Out: w, Log: &t.log, Shards: e.shards, Slots: sm,
@@ -174,4 +177,27 @@ func (x *executor) execute(t *txn) {
 
 func (x *executor) writer(proto int) *resp.Writer {
 	return &resp.Writer{Proto: proto}
+}
+
+// snapBefore images, for a snapshot in progress, the slots t is about to
+// touch: its keys' slots, or everything of the parked loops for a
+// command over the whole keyspace. The loops are parked.
+func (e *Engine) snapBefore(t *txn, sm *command.SlotMap) {
+	active := false
+	for _, l := range t.loops {
+		active = active || l.snap != nil
+	}
+	if !active {
+		return
+	}
+	if t.spec.Scope == command.ScopeKeys && (t.spec.ScopeFunc == nil || t.spec.ScopeFunc(t.args) == command.ScopeKeys) {
+		for _, p := range t.spec.Keys(t.args, nil) {
+			slot := hash.Slot(t.args[p])
+			e.loops[sm[slot]].snapSlot(slot)
+		}
+		return
+	}
+	for _, l := range t.loops {
+		l.snapAll()
+	}
 }

@@ -54,6 +54,7 @@ type Loop struct {
 	waiters   map[waitKey][]*blocked
 	ready     []waitKey
 	servedOut []*blocked
+	snap      *snapLoop // the snapshot in progress, if any (snapshot.go)
 	gated     []*client
 	gatedN    atomic.Int32
 	durWake   atomicBool
@@ -230,6 +231,9 @@ func (l *Loop) execute(spec *command.Spec, args [][]byte, db int, sess *command.
 		Args: args, Out: &l.w, Log: &l.log, Shards: l.eng.shards, Slots: sm, DB: db,
 		Now: l.clock(), Rand: l.nextRand(), MaxBulkLen: cfg.ProtoMaxBulkLen, Limits: &cfg.Limits, Sess: sess, Spec: spec,
 	}
+	if l.snap != nil && (spec.Scope == command.ScopeKeys || spec.Flags&(command.FlagWrite|command.FlagReadOnly) != 0) {
+		l.snapKeys(spec, args) // copy-on-write: image what it may change first
+	}
 	mark := l.log.Mark()
 	spec.Run(c)
 	l.log.Atomic(mark)
@@ -366,7 +370,7 @@ func (l *Loop) batchFor(to *Loop) *batch {
 // tick is the periodic work: active expiry in small steps, idle timeouts.
 func (l *Loop) tick() {
 	now := time.Now().UnixMilli()
-	if l.eng.ActiveExpire.Load() {
+	if l.eng.ActiveExpire.Load() && l.snap == nil { // a snapshot pauses it: only commands change slots then
 		// Bounded steps keep the loop responsive; a shard with many expired
 		// keys gets more steps, interleaved with client traffic.
 		start := time.Now()

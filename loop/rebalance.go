@@ -122,6 +122,7 @@ func (e *Engine) moveParked(slots []uint16, to int, parked []bool) bool {
 		if from == to {
 			continue
 		}
+		e.loops[from].snapSlot(s) // a snapshot images it before it moves
 		dst.PutSlot(s, e.shards[from].TakeSlot(s))
 		nm[s] = uint16(to)
 	}
