@@ -252,6 +252,18 @@ func (ld *loader) loadFile(name string, last bool) (err error) {
 				pos = int64(n)
 				break
 			}
+			if rerr == errRDBNotSupported && ld.opts.LoadRDB != nil {
+				// A base with keys: the RDB loader reads the whole file
+				// (an old-style preamble followed by commands is not
+				// supported this way).
+				if _, err := f.Seek(0, io.SeekStart); err != nil {
+					return err
+				}
+				if err := ld.opts.LoadRDB(f, name); err != nil {
+					return fmt.Errorf("Error reading the RDB base file %s, AOF loading aborted: %w", name, err)
+				}
+				return nil
+			}
 			var re *rdbError
 			if errors.As(rerr, &re) && re.off >= int64(len(ld.buf)) && int64(len(ld.buf)) < ld.size {
 				if _, err := ld.ensure(0, min(ld.size, 2*int64(len(ld.buf))+loadChunk)); err != nil {

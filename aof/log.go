@@ -3,6 +3,7 @@ package aof
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -28,6 +29,10 @@ type Options struct {
 	// Logf receives warnings (may be nil). Called from Load's caller and
 	// from the committer goroutine.
 	Logf func(format string, args ...any)
+	// LoadRDB, when set, loads an RDB base file that holds keys (a
+	// directory rewritten by Redis, or by Basalt's rewrite): r reads the
+	// whole file, named name. Without it such a base is refused.
+	LoadRDB func(r io.Reader, name string) error
 	// OnDurable is called by the committer goroutine each time Durable()
 	// advances (after the fdatasync for Always; after the write for
 	// EverySec/No). Must not block.

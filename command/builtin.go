@@ -14,5 +14,6 @@ func Builtin() *Table {
 	t.Add(hllSpecs()...)
 	t.Add(geoSpecs()...)
 	t.Add(sortSpecs()...)
+	t.Add(dumpSpecs()...)
 	return t
 }

@@ -24,6 +24,10 @@ func intArg(c *Ctx, arg []byte) (int64, bool) {
 	return v, ok
 }
 
+// StringEncoding is the encoding Redis gives a string it stores (int,
+// embstr or raw): for values made outside a command (RDB loading).
+func StringEncoding(v []byte) keyspace.Enc { return strEnc(v) }
+
 // strEnc is the encoding tryObjectEncoding picks for a stored string.
 func strEnc(v []byte) keyspace.Enc {
 	if datatypes.IsIntEncodable(v) {

@@ -51,9 +51,11 @@ type Config struct {
 	Daemonize              bool
 	Hz                     int // clamped to [MinHz, MaxHz] as Redis does
 
-	// Save is read by clients and redis-benchmark. Basalt has no RDB
-	// snapshots yet, so only "" is accepted.
-	Save string
+	// Save holds the RDB save points, "seconds changes" pairs separated
+	// by spaces ("" for none; see SavePoints). DBFilename is the RDB file
+	// in Dir.
+	Save       string
+	DBFilename string
 
 	// The append-only log (package aof). AppendOnly is fixed at start-up
 	// until the log rewrite exists; AppendFsync may change at run time.
@@ -101,6 +103,7 @@ func Default() *Config {
 		AppendFileName:         "appendonly.aof",
 		AOFLoadTruncated:       true,
 		AOFUseRDBPreamble:      true,
+		DBFilename:             "dump.rdb",
 		Limits:                 datatypes.DefaultLimits(),
 	}
 }

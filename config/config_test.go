@@ -252,7 +252,7 @@ port 7002
 	want := &Config{
 		Bind: []string{"127.0.0.1", "-::1"}, Port: 7002, Dir: sub, Loops: 3, Databases: 4,
 		RequirePass: `aA"b c`, MaxClients: 50, Timeout: 30, TCPKeepalive: 0, ProtectedMode: false,
-		ProtoMaxBulkLen: 1 << 20, Limits: datatypes.DefaultLimits(), ClientQueryBufferLimit: 2 << 30, EnableDebugCommand: "local",
+		ProtoMaxBulkLen: 1 << 20, Limits: datatypes.DefaultLimits(), DBFilename: "dump.rdb", ClientQueryBufferLimit: 2 << 30, EnableDebugCommand: "local",
 		LogFile: "", LogLevel: "warning", PidFile: "basalt.pid", Hz: MaxHz, ConfigFile: conf,
 		AppendFsync: "everysec", AppendDirName: "appendonlydir", AppendFileName: "appendonly.aof",
 		AOFLoadTruncated: true, AOFUseRDBPreamble: true,
@@ -392,8 +392,7 @@ func TestLoadErrors(t *testing.T) {
 		{[]string{"--bind", "1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17"}, fileErr(2, `bind "1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17"`, "Too many bind addresses specified.")},
 		{[]string{"--dir", filepath.Join(dir, "nonexist")}, fileErr(2, `dir "`+filepath.Join(dir, "nonexist")+`"`, "No such file or directory")},
 		{[]string{"--dir", notDir}, fileErr(2, `dir "`+notDir+`"`, "Not a directory")},
-		// Basalt-only refusals: no persistence yet.
-		{[]string{"--save", "900 1"}, fileErr(2, `save "900 1"`, msgNoRDB)},
+		{[]string{"--dbfilename", "a/b.rdb"}, fileErr(2, `dbfilename "a/b.rdb"`, "dbfilename can't be a path, just a filename")},
 		{[]string{"--appendfilename", "a/b"}, fileErr(2, `appendfilename "a/b"`, "appendfilename can't be a path, just a filename")},
 		{[]string{"--appenddirname", "../x"}, fileErr(2, `appenddirname "../x"`, "appenddirname can't be a path, just a dirname")},
 		{[]string{"--appendfsync", "sometimes"}, fileErr(2, `appendfsync "sometimes"`, "argument(s) must be one of the following: always, everysec, no")},
@@ -551,7 +550,7 @@ func TestSet(t *testing.T) {
 		{[][2]string{{"save", "1 -5"}}, failed("save", "Invalid save parameters"), nil},
 		{[][2]string{{"save", "  "}}, failed("save", "Invalid save parameters"), nil},
 		{[][2]string{{"save", `"x`}}, failed("save", "Invalid save parameters"), nil},
-		{[][2]string{{"save", "900 1 300 10"}}, failed("save", msgNoRDB), nil},
+		{[][2]string{{"save", "900 1 300 10"}}, "", func(c *Config) bool { return c.Save == "900 1 300 10" && len(c.SavePoints()) == 2 }},
 		{[][2]string{{"bind", "1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17"}}, failed("bind", "Too many bind addresses specified."), nil},
 		{[][2]string{{"bind", "127.0.0.1   -::1"}}, failed("bind", "Failed to bind to specified addresses."), nil},
 		{[][2]string{{"timeout", "1"}, {"TIMEOUT", "2"}, {"foo", "3"}}, failed("TIMEOUT", "duplicate parameter"), nil},
@@ -660,13 +659,13 @@ func TestFileErrorShape(t *testing.T) {
 // PATTERN returns, as redis-server 7.0.15 answered for the same names.
 func TestGetPatternsMatchRedis(t *testing.T) {
 	tests := []struct{ pattern, names string }{
-		{`*`, "aof-load-truncated aof-use-rdb-preamble appenddirname appendfilename appendfsync appendonly bind client-query-buffer-limit daemonize databases dir enable-debug-command hash-max-listpack-entries hash-max-listpack-value hash-max-ziplist-entries hash-max-ziplist-value hll-sparse-max-bytes hz list-max-listpack-size list-max-ziplist-size logfile loglevel maxclients pidfile port protected-mode proto-max-bulk-len requirepass save set-max-intset-entries tcp-keepalive timeout zset-max-listpack-entries zset-max-listpack-value zset-max-ziplist-entries zset-max-ziplist-value"},
+		{`*`, "aof-load-truncated aof-use-rdb-preamble appenddirname appendfilename appendfsync appendonly bind client-query-buffer-limit daemonize databases dbfilename dir enable-debug-command hash-max-listpack-entries hash-max-listpack-value hash-max-ziplist-entries hash-max-ziplist-value hll-sparse-max-bytes hz list-max-listpack-size list-max-ziplist-size logfile loglevel maxclients pidfile port protected-mode proto-max-bulk-len requirepass save set-max-intset-entries tcp-keepalive timeout zset-max-listpack-entries zset-max-listpack-value zset-max-ziplist-entries zset-max-ziplist-value"},
 		{`p*`, "pidfile port protected-mode proto-max-bulk-len"},
 		{`*o*`, "aof-load-truncated aof-use-rdb-preamble appendonly daemonize enable-debug-command logfile loglevel port protected-mode proto-max-bulk-len timeout"},
 		{`?ort`, "port"},
 		{`[pb]*`, "bind pidfile port protected-mode proto-max-bulk-len"},
-		{`[^p]*`, "aof-load-truncated aof-use-rdb-preamble appenddirname appendfilename appendfsync appendonly bind client-query-buffer-limit daemonize databases dir enable-debug-command hash-max-listpack-entries hash-max-listpack-value hash-max-ziplist-entries hash-max-ziplist-value hll-sparse-max-bytes hz list-max-listpack-size list-max-ziplist-size logfile loglevel maxclients requirepass save set-max-intset-entries tcp-keepalive timeout zset-max-listpack-entries zset-max-listpack-value zset-max-ziplist-entries zset-max-ziplist-value"},
-		{`*[d-f]`, "aof-load-truncated aof-use-rdb-preamble appenddirname appendfilename bind daemonize enable-debug-command hash-max-listpack-value hash-max-ziplist-value list-max-listpack-size list-max-ziplist-size logfile pidfile protected-mode save tcp-keepalive zset-max-listpack-value zset-max-ziplist-value"},
+		{`[^p]*`, "aof-load-truncated aof-use-rdb-preamble appenddirname appendfilename appendfsync appendonly bind client-query-buffer-limit daemonize databases dbfilename dir enable-debug-command hash-max-listpack-entries hash-max-listpack-value hash-max-ziplist-entries hash-max-ziplist-value hll-sparse-max-bytes hz list-max-listpack-size list-max-ziplist-size logfile loglevel maxclients requirepass save set-max-intset-entries tcp-keepalive timeout zset-max-listpack-entries zset-max-listpack-value zset-max-ziplist-entries zset-max-ziplist-value"},
+		{`*[d-f]`, "aof-load-truncated aof-use-rdb-preamble appenddirname appendfilename bind daemonize dbfilename enable-debug-command hash-max-listpack-value hash-max-ziplist-value list-max-listpack-size list-max-ziplist-size logfile pidfile protected-mode save tcp-keepalive zset-max-listpack-value zset-max-ziplist-value"},
 		{`*-*-*`, "aof-load-truncated aof-use-rdb-preamble client-query-buffer-limit enable-debug-command hash-max-listpack-entries hash-max-listpack-value hash-max-ziplist-entries hash-max-ziplist-value hll-sparse-max-bytes list-max-listpack-size list-max-ziplist-size proto-max-bulk-len set-max-intset-entries zset-max-listpack-entries zset-max-listpack-value zset-max-ziplist-entries zset-max-ziplist-value"},
 		{`*\-*`, "aof-load-truncated aof-use-rdb-preamble client-query-buffer-limit enable-debug-command hash-max-listpack-entries hash-max-listpack-value hash-max-ziplist-entries hash-max-ziplist-value hll-sparse-max-bytes list-max-listpack-size list-max-ziplist-size protected-mode proto-max-bulk-len set-max-intset-entries tcp-keepalive zset-max-listpack-entries zset-max-listpack-value zset-max-ziplist-entries zset-max-ziplist-value"},
 		{`b[i-n]nd`, "bind"},
@@ -676,7 +675,7 @@ func TestGetPatternsMatchRedis(t *testing.T) {
 		{`P*T`, "port"},
 		{`*[`, ""},
 		{`[]`, ""},
-		{`[^]*`, "aof-load-truncated aof-use-rdb-preamble appenddirname appendfilename appendfsync appendonly bind client-query-buffer-limit daemonize databases dir enable-debug-command hash-max-listpack-entries hash-max-listpack-value hash-max-ziplist-entries hash-max-ziplist-value hll-sparse-max-bytes hz list-max-listpack-size list-max-ziplist-size logfile loglevel maxclients pidfile port protected-mode proto-max-bulk-len requirepass save set-max-intset-entries tcp-keepalive timeout zset-max-listpack-entries zset-max-listpack-value zset-max-ziplist-entries zset-max-ziplist-value"},
+		{`[^]*`, "aof-load-truncated aof-use-rdb-preamble appenddirname appendfilename appendfsync appendonly bind client-query-buffer-limit daemonize databases dbfilename dir enable-debug-command hash-max-listpack-entries hash-max-listpack-value hash-max-ziplist-entries hash-max-ziplist-value hll-sparse-max-bytes hz list-max-listpack-size list-max-ziplist-size logfile loglevel maxclients pidfile port protected-mode proto-max-bulk-len requirepass save set-max-intset-entries tcp-keepalive timeout zset-max-listpack-entries zset-max-listpack-value zset-max-ziplist-entries zset-max-ziplist-value"},
 		{`*a*a*`, "aof-load-truncated aof-use-rdb-preamble appenddirname appendfilename databases enable-debug-command hash-max-listpack-entries hash-max-listpack-value hash-max-ziplist-entries hash-max-ziplist-value hll-sparse-max-bytes list-max-listpack-size zset-max-listpack-entries zset-max-listpack-value zset-max-ziplist-value"},
 		{`h?`, "hz"},
 		{`dir`, "dir"},
@@ -686,7 +685,7 @@ func TestGetPatternsMatchRedis(t *testing.T) {
 		{`sa[v`, ""},
 		{`log*`, "logfile loglevel"},
 		{`*max*`, "hash-max-listpack-entries hash-max-listpack-value hash-max-ziplist-entries hash-max-ziplist-value hll-sparse-max-bytes list-max-listpack-size list-max-ziplist-size maxclients proto-max-bulk-len set-max-intset-entries zset-max-listpack-entries zset-max-listpack-value zset-max-ziplist-entries zset-max-ziplist-value"},
-		{`[z-a]*`, "aof-load-truncated aof-use-rdb-preamble appenddirname appendfilename appendfsync appendonly bind client-query-buffer-limit daemonize databases dir enable-debug-command hash-max-listpack-entries hash-max-listpack-value hash-max-ziplist-entries hash-max-ziplist-value hll-sparse-max-bytes hz list-max-listpack-size list-max-ziplist-size logfile loglevel maxclients pidfile port protected-mode proto-max-bulk-len requirepass save set-max-intset-entries tcp-keepalive timeout zset-max-listpack-entries zset-max-listpack-value zset-max-ziplist-entries zset-max-ziplist-value"},
+		{`[z-a]*`, "aof-load-truncated aof-use-rdb-preamble appenddirname appendfilename appendfsync appendonly bind client-query-buffer-limit daemonize databases dbfilename dir enable-debug-command hash-max-listpack-entries hash-max-listpack-value hash-max-ziplist-entries hash-max-ziplist-value hll-sparse-max-bytes hz list-max-listpack-size list-max-ziplist-size logfile loglevel maxclients pidfile port protected-mode proto-max-bulk-len requirepass save set-max-intset-entries tcp-keepalive timeout zset-max-listpack-entries zset-max-listpack-value zset-max-ziplist-entries zset-max-ziplist-value"},
 	}
 	c := Default()
 	for _, tt := range tests {
@@ -700,5 +699,24 @@ func TestGetPatternsMatchRedis(t *testing.T) {
 		if strings.Join(got, " ") != tt.names {
 			t.Errorf("Get(%q) names = %q, redis %q", tt.pattern, strings.Join(got, " "), tt.names)
 		}
+	}
+}
+
+func TestSaveLinesAccumulate(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "b.conf")
+	if err := os.WriteFile(path, []byte("save 3600 1\nsave 300 100\nsave 60 10000\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := LoadFrom([]string{path}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Save != "3600 1 300 100 60 10000" {
+		t.Fatalf("save %q", c.Save)
+	}
+	c, err = LoadFrom([]string{path, "--save", ""}, nil)
+	if err != nil || c.Save != "" {
+		t.Fatalf("save %q %v", c.Save, err)
 	}
 }

@@ -33,7 +33,6 @@ type directive struct {
 
 // Messages Basalt uses where Redis would accept a value Basalt cannot honour.
 const (
-	msgNoRDB     = `Basalt has no RDB snapshots yet: only save "" is accepted`
 	msgAOFSwitch = `Basalt cannot switch appendonly at run time yet (it needs the AOF rewrite): set it in the config file or on the command line`
 )
 
@@ -64,6 +63,7 @@ var directives = [...]directive{
 	boolDirective("daemonize", immutable, func(c *Config) *bool { return &c.Daemonize }),
 	{name: "hz", set: setHz, get: func(c *Config) string { return strconv.Itoa(c.Hz) }},
 	{name: "save", flags: multiArg, set: setSave, get: func(c *Config) string { return c.Save }},
+	{name: "dbfilename", flags: protected, set: setDBFilename, get: func(c *Config) string { return c.DBFilename }},
 	{name: "appendonly", set: setAppendOnly, get: func(c *Config) string { return yesNo(c.AppendOnly) }},
 	enumDirective("appendfsync", 0, []string{"always", "everysec", "no"},
 		func(c *Config) *string { return &c.AppendFsync }),
@@ -383,24 +383,53 @@ func setHz(c *Config, args []string, _ *loader) string {
 }
 
 // setSave validates like Redis's setConfigSaveOption (pairs of seconds >= 1
-// and changes >= 0) and then accepts only the empty list.
-func setSave(c *Config, args []string, _ *loader) string {
+// and changes >= 0). CONFIG SET replaces the points; in a config file or
+// on the command line each save directive adds its points to those of
+// the earlier ones, and save "" clears them, as in Redis.
+func setSave(c *Config, args []string, ld *loader) string {
 	if len(args) == 1 && args[0] == "" {
 		args = nil
 	}
 	if len(args)%2 != 0 {
 		return "Invalid save parameters"
 	}
+	var pts []string
 	for j, a := range args {
 		v, ok := strtoll(a)
 		if !ok || (j%2 == 0 && v < 1) || (j%2 == 1 && v < 0) {
 			return "Invalid save parameters"
 		}
+		pts = append(pts, strconv.FormatInt(v, 10))
 	}
-	if len(args) != 0 {
-		return msgNoRDB
+	if ld != nil && ld.saved && len(pts) > 0 && c.Save != "" {
+		c.Save += " " + strings.Join(pts, " ")
+	} else {
+		c.Save = strings.Join(pts, " ")
 	}
-	c.Save = ""
+	if ld != nil {
+		ld.saved = true
+	}
+	return ""
+}
+
+// SavePoints returns the save points as (seconds, changes) pairs.
+func (c *Config) SavePoints() [][2]int64 {
+	f := strings.Fields(c.Save)
+	var out [][2]int64
+	for i := 0; i+1 < len(f); i += 2 {
+		s, _ := strconv.ParseInt(f[i], 10, 64)
+		n, _ := strconv.ParseInt(f[i+1], 10, 64)
+		out = append(out, [2]int64{s, n})
+	}
+	return out
+}
+
+// setDBFilename refuses paths, as Redis's isValidDBfilename.
+func setDBFilename(c *Config, args []string, _ *loader) string {
+	if strings.ContainsAny(args[0], "/\\") {
+		return "dbfilename can't be a path, just a filename"
+	}
+	c.DBFilename = args[0]
 	return ""
 }
 

@@ -67,6 +67,7 @@ type loader struct {
 	cfg   *Config
 	cwd   string // directory relative paths resolve against; follows "dir"
 	depth int    // include nesting
+	saved bool   // a save directive was read: later ones add points, as in redis.conf
 }
 
 // Load parses redis-server style arguments (os.Args[1:]) and reads

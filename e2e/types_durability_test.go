@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -27,11 +28,7 @@ func TestAOFAllTypes(t *testing.T) {
 		dir := t.TempDir()
 		srv := startDurable(t, kind, dir, "--appendonly", "yes", "--appendfsync", "always")
 		c := srv.dial(t)
-		for _, args := range seq {
-			if _, err := c.Do(bs(args...)); err != nil {
-				t.Fatalf("%s: %v", argsText(bs(args...)), err)
-			}
-		}
+		writeSeq(t, c, seq)
 		want := dumpDataset(t, c)
 		c.Close()
 		srv.term(t)
@@ -61,16 +58,25 @@ func TestAOFAllTypes(t *testing.T) {
 		}
 	})
 
-	t.Run("from-redis", func(t *testing.T) {
+	// A directory redis-server rewrote: its base is an RDB holding keys.
+	t.Run("from-redis-rewritten", func(t *testing.T) {
 		dir := t.TempDir()
-		red := startDurable(t, "redis", dir, "--appendonly", "yes", "--appendfsync", "always",
-			"--aof-use-rdb-preamble", "no")
+		red := startDurable(t, "redis", dir, "--appendonly", "yes", "--appendfsync", "always")
 		rc := red.dial(t)
-		for _, args := range seq {
-			if _, err := rc.Do(bs(args...)); err != nil {
-				t.Fatalf("%s: %v", argsText(bs(args...)), err)
+		half := len(seq) / 2
+		writeSeq(t, rc, seq[:half])
+		mustCall(t, rc, "BGREWRITEAOF")
+		for deadline := time.Now().Add(30 * time.Second); ; {
+			info := mustCall(t, rc, "INFO", "persistence")
+			if strings.Contains(string(info.Str), "aof_rewrite_in_progress:0") && strings.Contains(string(info.Str), "aof_rewrite_scheduled:0") {
+				break
 			}
+			if time.Now().After(deadline) {
+				t.Fatal("redis-server's rewrite did not finish")
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
+		writeSeq(t, rc, seq[half:])
 		want := dumpDataset(t, rc)
 		rc.Close()
 		red.term(t)
@@ -81,6 +87,34 @@ func TestAOFAllTypes(t *testing.T) {
 			t.Logf("%s's log:\n%s", kind, srv.out)
 		}
 	})
+
+	t.Run("from-redis", func(t *testing.T) {
+		dir := t.TempDir()
+		red := startDurable(t, "redis", dir, "--appendonly", "yes", "--appendfsync", "always",
+			"--aof-use-rdb-preamble", "no")
+		rc := red.dial(t)
+		writeSeq(t, rc, seq)
+		want := dumpDataset(t, rc)
+		rc.Close()
+		red.term(t)
+		srv := startDurable(t, kind, dir, "--appendonly", "yes")
+		c := srv.dial(t)
+		compareDatasets(t, "redis-server", want, kind, dumpDataset(t, c), 10*time.Second)
+		if t.Failed() {
+			t.Logf("%s's log:\n%s", kind, srv.out)
+		}
+	})
+}
+
+// writeSeq sends every command of seq to c; error replies are part of a
+// sequence, a failed connection is not.
+func writeSeq(t *testing.T, c *Client, seq [][]string) {
+	t.Helper()
+	for _, args := range seq {
+		if _, err := c.Do(bs(args...)); err != nil {
+			t.Fatalf("%s: %v", argsText(bs(args...)), err)
+		}
+	}
 }
 
 // typesWriteSequence is n seeded random writes over a few keys of each

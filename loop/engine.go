@@ -110,6 +110,7 @@ type Engine struct {
 	shards []*keyspace.Shard
 	slots  atomic.Pointer[command.SlotMap]
 	exec   *executor
+	dirty  atomic.Int64 // changes made (Dirty)
 	gnet   gnet.Engine
 
 	mu    sync.Mutex // guards byEL, known and anchorPorts until ready
@@ -205,6 +206,20 @@ func (e *Engine) StartTime() time.Time { return e.startTime }
 func (e *Engine) cfg() *config.Config { return e.opts.Config() }
 
 func (e *Engine) now() int64 { return time.Now().UnixMilli() }
+
+// Dirty counts the changes made so far (effect records, expiries
+// included): Redis's server.dirty, for save points and INFO.
+func (e *Engine) Dirty() int64 { return e.dirty.Load() }
+
+// LoadEntry returns the entry for key in database db of the shard owning
+// it, creating it (empty) when absent, and that shard. For loading a
+// dataset: call it only before Serve or from a transaction that parked
+// every loop (RunOnAll).
+func (e *Engine) LoadEntry(db int, key []byte) (*keyspace.Shard, *keyspace.Entry) {
+	sh := e.shards[e.slots.Load()[hash.Slot(key)]]
+	en, _ := sh.Upsert(db, key, e.now())
+	return sh, en
+}
 
 func (e *Engine) rand() uint64 {
 	return e.rnd.Add(0x9E3779B97F4A7C15) ^ rand.Uint64()

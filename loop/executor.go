@@ -146,6 +146,7 @@ func (x *executor) execute(t *txn) {
 			}
 		}
 	}
+	e.dirty.Add(int64(t.log.N))
 	if !t.log.Empty() && e.opts.Effects != nil {
 		t.log.Atomic(effect.Mark{})
 		if seq := e.opts.Effects(-1, &t.log); seq > 0 && e.gateOn() {

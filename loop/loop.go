@@ -152,6 +152,7 @@ func (l *Loop) endTurn() {
 
 func (l *Loop) handOff() {
 	if !l.log.Empty() {
+		l.eng.dirty.Add(int64(l.log.N))
 		var seq uint64
 		if f := l.eng.opts.Effects; f != nil {
 			if seq = f(l.idx, &l.log); !l.eng.gateOn() {

@@ -190,16 +190,7 @@ func (s *Server) infoSection(b []byte, sec string, c *command.Ctx) []byte {
 		b = kv(b, "current_fork_perc", "0.00")
 		b = kv(b, "current_save_keys_processed", 0)
 		b = kv(b, "current_save_keys_total", 0)
-		b = kv(b, "rdb_changes_since_last_save", 0)
-		b = kv(b, "rdb_bgsave_in_progress", 0)
-		b = kv(b, "rdb_last_save_time", s.lastSave.Load())
-		b = kv(b, "rdb_last_bgsave_status", "ok")
-		b = kv(b, "rdb_last_bgsave_time_sec", -1)
-		b = kv(b, "rdb_current_bgsave_time_sec", -1)
-		b = kv(b, "rdb_saves", 0)
-		b = kv(b, "rdb_last_cow_size", 0)
-		b = kv(b, "rdb_last_load_keys_expired", 0)
-		b = kv(b, "rdb_last_load_keys_loaded", 0)
+		b = s.infoRDB(b)
 		b = kv(b, "aof_enabled", b2i(s.aof != nil))
 		b = kv(b, "aof_rewrite_in_progress", 0)
 		b = kv(b, "aof_rewrite_scheduled", 0)
@@ -406,9 +397,16 @@ func (s *Server) cmdConfigRewrite(c *command.Ctx) {
 // ---- SHUTDOWN ----
 
 func (s *Server) cmdShutdown(c *command.Ctx) {
+	var save, nosave, force bool
 	for _, a := range c.Args[1:] {
 		switch strings.ToLower(string(a)) {
-		case "nosave", "save", "now", "force":
+		case "nosave":
+			nosave = true
+		case "save":
+			save = true
+		case "force":
+			force = true
+		case "now":
 		case "abort":
 			if len(c.Args) != 2 {
 				c.Out.Error(command.ErrSyntax)
@@ -423,14 +421,44 @@ func (s *Server) cmdShutdown(c *command.Ctx) {
 	}
 	s.log.Warn("User requested shutdown...")
 	c.Sess.Close = true
+	if nosave {
+		s.Stop()
+		return
+	}
+	// The save runs off the loop (a snapshot needs every loop); the
+	// connection closes either way. A failed save keeps the server up,
+	// as Redis does without FORCE (Redis also replies an error).
+	go func() {
+		if err := s.saveOnShutdown(save); err != nil && !force {
+			s.log.Warn("Error trying to save the DB, can't exit.", "err", err)
+			return
+		}
+		s.Stop()
+	}()
+}
+
+// Shutdown is SIGTERM's path: save when save points are configured, then
+// stop (Redis's prepareForShutdown). A failed save still stops.
+func (s *Server) Shutdown() {
+	if err := s.saveOnShutdown(false); err != nil {
+		s.log.Warn("Error trying to save the DB before exiting", "err", err)
+	}
 	s.Stop()
 }
 
 // ---- DEBUG ----
 
+// debugKeys routes DEBUG OBJECT key and DEBUG DIGEST-VALUE key... to
+// their keys' loops (Redis's DEBUG declares no keys; Basalt needs them to
+// find the shards).
 func debugKeys(args [][]byte, dst []int) []int {
 	if len(args) >= 3 && strings.EqualFold(string(args[1]), "object") {
 		return append(dst, 2)
+	}
+	if len(args) >= 3 && strings.EqualFold(string(args[1]), "digest-value") {
+		for i := 2; i < len(args); i++ {
+			dst = append(dst, i)
+		}
 	}
 	return dst
 }
@@ -463,6 +491,14 @@ func (s *Server) cmdDebug(c *command.Ctx) {
 		n, _ := numparse.String2ll(c.Args[2])
 		s.engine.ActiveExpire.Store(n != 0)
 		c.Out.OK()
+	case "digest":
+		if len(c.Args) != 2 {
+			debugSyntax(c)
+			return
+		}
+		debugDigest(c)
+	case "digest-value":
+		debugDigestValue(c)
 	case "object":
 		if len(c.Args) != 3 {
 			debugSyntax(c)
@@ -480,6 +516,10 @@ func (s *Server) cmdDebug(c *command.Ctx) {
 	case "help":
 		help := []string{
 			"DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+			"DIGEST",
+			"    Output a hex signature representing the current DB content.",
+			"DIGEST-VALUE <key> [<key> ...]",
+			"    Output a hex signature of the values of all the specified keys.",
 			"OBJECT <key>",
 			"    Show low-level info about the `key` and associated value.",
 			"SET-ACTIVE-EXPIRE <0|1>",

@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"io"
 	"path/filepath"
 	"time"
 
@@ -34,6 +35,7 @@ func (s *Server) openAOF(cfg *config.Config, eng *loop.Engine) error {
 	if _, err := aof.Upgrade(opts, filepath.Join(cfg.Dir, cfg.AppendFileName)); err != nil {
 		return err
 	}
+	opts.LoadRDB = func(r io.Reader, name string) error { return s.readRDB(r, name, cfg, eng) }
 	start := time.Now()
 	r := eng.Replayer(start.UnixMilli())
 	st, err := aof.Load(opts, r.Apply)

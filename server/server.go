@@ -35,6 +35,7 @@ type Server struct {
 	engine   *loop.Engine
 	table    *command.Table
 	lastSave atomic.Int64 // unix seconds
+	rdb      rdbState
 	started  time.Time
 	// Effects, when set before Run, receives every effect batch (tests).
 	Effects func(loop int, l *effect.Log)
@@ -113,7 +114,10 @@ func (s *Server) Run(ready chan<- error) error {
 			return err
 		}
 		defer s.closeAOF()
+	} else if err := s.loadRDB(cfg, eng); err != nil {
+		return err
 	}
+	go s.saveCron(s.shutdown)
 	inner := make(chan error, 1)
 	go func() {
 		err := <-inner

@@ -109,7 +109,7 @@ func run(cfg *config.Config, logger *slog.Logger, level *slog.LevelVar) error {
 		select {
 		case <-ctx.Done():
 			logger.Warn("Received SIGTERM/SIGINT scheduling shutdown...")
-			srv.Stop()
+			srv.Shutdown()
 		case <-srv.Done():
 		}
 	}()

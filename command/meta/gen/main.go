@@ -58,6 +58,7 @@ var commandNames = []string{
 	"GEOADD", "GEODIST", "GEOHASH", "GEOPOS", "GEOSEARCH", "GEOSEARCHSTORE", "GEORADIUS",
 	"GEORADIUSBYMEMBER", "GEORADIUS_RO", "GEORADIUSBYMEMBER_RO",
 	"SORT", "SORT_RO",
+	"DUMP", "RESTORE", "SAVE", "BGSAVE",
 }
 
 // node is a parsed RESP3 value; it mirrors meta.Node.

@@ -1,0 +1,147 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestRDBSnapshots checks RDB files both ways and the ways they are made:
+// SAVE and BGSAVE files of every data type that the server under test
+// loads back and a real redis-server 7.0 loads with the same dataset; a
+// redis-server dump that the server under test loads; save points and
+// SHUTDOWN writing the file; a truncated file refused at start-up.
+func TestRDBSnapshots(t *testing.T) {
+	kind := requireDurableTarget(t)
+	requireRedis(t)
+	seq := typesWriteSequence(7, 1200)
+	write := func(t *testing.T, c *Client) { writeSeq(t, c, seq) }
+	for _, how := range []string{"SAVE", "BGSAVE"} {
+		t.Run(strings.ToLower(how)+"-to-self-and-redis", func(t *testing.T) {
+			dir := t.TempDir()
+			srv := startDurable(t, kind, dir)
+			c := srv.dial(t)
+			write(t, c)
+			want := dumpDataset(t, c)
+			before := mustCall(t, c, "LASTSAVE")
+			time.Sleep(1100 * time.Millisecond) // LASTSAVE has 1 s resolution
+			mustCall(t, c, how)
+			waitBgsave(t, c)
+			after := mustCall(t, c, "LASTSAVE")
+			if a, _ := after.Int(); func() bool { b, _ := before.Int(); return a <= b }() {
+				t.Errorf("LASTSAVE did not advance: %s -> %s", before.Raw, after.Raw)
+			}
+			c.Close()
+			srv.kill()
+
+			again := startDurable(t, kind, dir)
+			ac := again.dial(t)
+			compareDatasets(t, kind, want, kind+" restarted", dumpDataset(t, ac), 10*time.Second)
+			ac.Close()
+			again.kill()
+
+			red := startDurable(t, "redis", dir, "--dbfilename", "dump.rdb")
+			rc := red.dial(t)
+			compareDatasets(t, kind, want, "redis-server", dumpDataset(t, rc), 10*time.Second)
+			if t.Failed() {
+				t.Logf("redis-server's log:\n%s", red.out)
+			}
+		})
+	}
+
+	t.Run("from-redis", func(t *testing.T) {
+		dir := t.TempDir()
+		red := startDurable(t, "redis", dir)
+		rc := red.dial(t)
+		write(t, rc)
+		want := dumpDataset(t, rc)
+		mustCall(t, rc, "SAVE")
+		rc.Close()
+		red.kill()
+		srv := startDurable(t, kind, dir)
+		c := srv.dial(t)
+		compareDatasets(t, "redis-server", want, kind, dumpDataset(t, c), 10*time.Second)
+		if t.Failed() {
+			t.Logf("%s's log:\n%s", kind, srv.out)
+		}
+	})
+
+	t.Run("save-points-and-shutdown", func(t *testing.T) {
+		dir := t.TempDir()
+		srv := startDurable(t, kind, dir, "--save", "1 1")
+		c := srv.dial(t)
+		mustCall(t, c, "SET", "a", "1")
+		path := filepath.Join(dir, "dump.rdb")
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			if _, err := os.Stat(path); err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("no save after a change with save 1 1")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		waitBgsave(t, c)
+		mustCall(t, c, "SET", "b", "2")
+		_, _ = c.Do(bs("SHUTDOWN"))
+		waitExit(t, srv)
+		again := startDurable(t, kind, dir)
+		ac := again.dial(t)
+		if v := mustCall(t, ac, "MGET", "a", "b"); len(v.Elems) != 2 || string(v.Elems[1].Str) != "2" {
+			t.Fatalf("after SHUTDOWN with save points: MGET a b = %s", v.Raw)
+		}
+	})
+
+	t.Run("truncated-file-refused", func(t *testing.T) {
+		dir := t.TempDir()
+		srv := startDurable(t, kind, dir)
+		c := srv.dial(t)
+		write(t, c)
+		mustCall(t, c, "SAVE")
+		c.Close()
+		srv.kill()
+		path := filepath.Join(dir, "dump.rdb")
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, data[:len(data)*2/3], 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out := expectNoStart(t, kind, dir)
+		if !strings.Contains(out, "dump.rdb") || !strings.Contains(out, "offset") {
+			t.Errorf("start-up on a truncated RDB should name the file and the offset:\n%s", out)
+		}
+	})
+}
+
+// waitBgsave waits until no background save runs.
+func waitBgsave(t *testing.T, c *Client) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		info := mustCall(t, c, "INFO", "persistence")
+		if strings.Contains(string(info.Str), "rdb_bgsave_in_progress:0") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("background save did not finish")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitExit waits for a server that was told to stop.
+func waitExit(t *testing.T, p *durableProc) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !p.exited() {
+		if time.Now().After(deadline) {
+			t.Fatal("server did not exit")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -1,0 +1,394 @@
+package server
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/basaltdb/basalt/command"
+	"github.com/basaltdb/basalt/config"
+	"github.com/basaltdb/basalt/keyspace"
+	"github.com/basaltdb/basalt/loop"
+	"github.com/basaltdb/basalt/rdb"
+)
+
+// RDB snapshots: SAVE (every loop parked while the file is written, as
+// Redis's SAVE blocks), BGSAVE and the save points (a point-in-time
+// snapshot taken while the loops keep serving, loop.Engine.Snapshot), and
+// loading the file at start-up.
+//
+// A file is written as temp-<pid>-<n>.rdb in dir, fsynced, renamed over
+// dbfilename and the directory fsynced, so a crash leaves either the old
+// file or the new one.
+
+// rdbState is the server's RDB bookkeeping. mu guards the fields below
+// it; the counters are atomic for INFO.
+type rdbState struct {
+	mu         sync.Mutex
+	saving     bool // a SAVE or BGSAVE runs
+	bgStart    time.Time
+	lastStatus string // "ok" or "err", of the last save
+	lastBgSecs int64
+	lastTry    time.Time
+
+	saves       atomic.Int64
+	dirtyAtSave atomic.Int64 // engine.Dirty() the last good save covered
+	bgRunning   atomic.Bool
+	loadedKeys  atomic.Int64
+	expiredKeys atomic.Int64
+	tmpSeq      atomic.Int64
+}
+
+// errSaveInProgress is Redis's reply while a save runs.
+const errSaveInProgress = "ERR Background save already in progress"
+
+// rdbAux are the aux fields Redis 7.0 writes at the head of a file.
+func rdbAux() [][2]string {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return [][2]string{
+		{"redis-ver", Version},
+		{"redis-bits", strconv.Itoa(strconv.IntSize)},
+		{"ctime", strconv.FormatInt(time.Now().Unix(), 10)},
+		{"used-mem", strconv.FormatUint(ms.HeapAlloc, 10)},
+		{"aof-base", "0"},
+	}
+}
+
+// beginSave marks a save as running; false when one already runs.
+func (s *Server) beginSave(bg bool) bool {
+	st := &s.rdb
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.saving {
+		return false
+	}
+	st.saving = true
+	st.lastTry = time.Now()
+	if bg {
+		st.bgStart = time.Now()
+		st.bgRunning.Store(true)
+	}
+	return true
+}
+
+// endSave records the outcome of a save that covered the changes up to
+// dirty.
+func (s *Server) endSave(bg bool, dirty int64, err error) {
+	st := &s.rdb
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.saving = false
+	if bg {
+		st.lastBgSecs = int64(time.Since(st.bgStart).Seconds())
+		st.bgRunning.Store(false)
+	}
+	if err != nil {
+		st.lastStatus = "err"
+		s.log.Warn("Background saving error", "err", err)
+		return
+	}
+	st.lastStatus = "ok"
+	st.saves.Add(1)
+	st.dirtyAtSave.Store(dirty)
+	s.lastSave.Store(time.Now().Unix())
+	s.log.Info("DB saved on disk")
+}
+
+// writeRDBFile writes a file with body (which adds the records) the safe
+// way: temp file, fsync, rename over dbfilename, fsync the directory.
+func (s *Server) writeRDBFile(cfg *config.Config, body func(w *rdb.Writer) error) error {
+	dir := cfg.Dir
+	tmp := filepath.Join(dir, fmt.Sprintf("temp-%d-%d.rdb", os.Getpid(), s.rdb.tmpSeq.Add(1)))
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("Failed opening the temp RDB file %s (in server root dir %s) for saving: %w", filepath.Base(tmp), dir, err)
+	}
+	fail := func(err error) error {
+		f.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("Write error saving DB on disk: %w", err)
+	}
+	bw := bufio.NewWriterSize(f, 1<<20)
+	w, err := rdb.NewWriter(bw, rdbAux())
+	if err != nil {
+		return fail(err)
+	}
+	if err := body(w); err != nil {
+		return fail(err)
+	}
+	if err := w.Close(); err != nil {
+		return fail(err)
+	}
+	if err := bw.Flush(); err != nil {
+		return fail(err)
+	}
+	if err := f.Sync(); err != nil {
+		return fail(err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("Write error saving DB on disk: %w", err)
+	}
+	final := filepath.Join(dir, cfg.DBFilename)
+	if err := os.Rename(tmp, final); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("Error moving temp DB file %s on the final destination %s (in server root dir %s): %w", filepath.Base(tmp), cfg.DBFilename, dir, err)
+	}
+	if d, err := os.Open(dir); err == nil {
+		err = d.Sync()
+		d.Close()
+		if err != nil {
+			return fmt.Errorf("Failed to fsync directory %s: %w", dir, err)
+		}
+	}
+	return nil
+}
+
+// cmdSave is SAVE: every loop is parked (a ScopeAll command) while the
+// dataset is written.
+func (s *Server) cmdSave(c *command.Ctx) {
+	if !s.beginSave(false) {
+		c.Out.Error(errSaveInProgress)
+		return
+	}
+	dirty := s.engine.Dirty()
+	err := s.writeRDBFile(s.Config(), func(w *rdb.Writer) error {
+		for db := 0; db < c.Shards[0].Databases(); db++ {
+			first := true
+			for _, sh := range c.Shards {
+				var err error
+				sh.ForEach(db, func(e *keyspace.Entry) bool {
+					if first {
+						if err = w.Raw(rdb.AppendSelectDB(nil, db)); err != nil {
+							return false
+						}
+						first = false
+					}
+					err = w.Entry(e.Key, e)
+					return err == nil
+				})
+				if err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	s.endSave(false, dirty, err)
+	if err != nil {
+		s.log.Warn("SAVE failed", "err", err)
+		c.Out.Error("ERR")
+		return
+	}
+	c.Out.OK()
+}
+
+// cmdBgsave is BGSAVE [SCHEDULE].
+func (s *Server) cmdBgsave(c *command.Ctx) {
+	if len(c.Args) > 2 || len(c.Args) == 2 && !equalFold(c.Args[1], "schedule") {
+		c.Out.Error(command.ErrSyntax)
+		return
+	}
+	if err := s.startBgsave(); err != nil {
+		c.Out.Error(errSaveInProgress)
+		return
+	}
+	c.Out.SimpleString("Background saving started")
+}
+
+var errBusy = errors.New("save in progress")
+
+// startBgsave starts a background save; errBusy when one runs.
+func (s *Server) startBgsave() error {
+	if !s.beginSave(true) {
+		return errBusy
+	}
+	s.log.Info("Background saving started")
+	go func() {
+		dirty, err := s.snapshotRDB()
+		s.endSave(true, dirty, err)
+	}()
+	return nil
+}
+
+// snapshotRDB writes a point-in-time snapshot while the loops serve, and
+// returns the change count it covers.
+func (s *Server) snapshotRDB() (int64, error) {
+	var dirty int64
+	err := s.writeRDBFile(s.Config(), func(w *rdb.Writer) error {
+		enc := func(dst []byte, sh *keyspace.Shard, db int, slot uint16) []byte {
+			sh.ForEachInSlot(db, slot, func(e *keyspace.Entry) bool {
+				dst = w.AppendEntry(dst, e.Key, e)
+				return true
+			})
+			return dst
+		}
+		last := -1
+		return s.engine.Snapshot(loop.SlotEncoder(enc), func() { dirty = s.engine.Dirty() },
+			func(db int, data []byte) error {
+				if db != last {
+					if err := w.Raw(rdb.AppendSelectDB(nil, db)); err != nil {
+						return err
+					}
+					last = db
+				}
+				return w.Raw(data)
+			})
+	})
+	return dirty, err
+}
+
+// saveCron starts a background save when a save point is reached, as
+// Redis's serverCron (after a failure, not before 5 seconds).
+func (s *Server) saveCron(stop <-chan struct{}) {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		pts := s.Config().SavePoints()
+		if len(pts) == 0 {
+			continue
+		}
+		changes := s.engine.Dirty() - s.rdb.dirtyAtSave.Load()
+		since := time.Now().Unix() - s.lastSave.Load()
+		s.rdb.mu.Lock()
+		retryOK := s.rdb.lastStatus != "err" || time.Since(s.rdb.lastTry) > 5*time.Second
+		s.rdb.mu.Unlock()
+		for _, p := range pts {
+			if changes >= p[1] && since >= p[0] && retryOK {
+				s.log.Info(fmt.Sprintf("%d changes in %d seconds. Saving...", p[1], p[0]))
+				_ = s.startBgsave()
+				break
+			}
+		}
+	}
+}
+
+// saveOnShutdown writes the dataset before exiting when save points are
+// configured (or force), as Redis's prepareForShutdown.
+func (s *Server) saveOnShutdown(force bool) error {
+	if !force && len(s.Config().SavePoints()) == 0 {
+		return nil
+	}
+	for i := 0; !s.beginSave(true); i++ { // wait for a running BGSAVE
+		if i > 600 {
+			return errBusy
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	s.log.Info("Saving the final RDB snapshot before exiting.")
+	dirty, err := s.snapshotRDB()
+	s.endSave(true, dirty, err)
+	return err
+}
+
+// loadRDB loads dbfilename at start-up (appendonly no), before the loops
+// serve. A damaged file stops start-up with the error (file, offset, what
+// was expected).
+func (s *Server) loadRDB(cfg *config.Config, eng *loop.Engine) error {
+	path := filepath.Join(cfg.Dir, cfg.DBFilename)
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("Fatal error loading the DB: %v. Exiting.", err)
+	}
+	defer f.Close()
+	start := time.Now()
+	if err := s.readRDB(f, path, cfg, eng); err != nil {
+		return err
+	}
+	s.rdb.dirtyAtSave.Store(eng.Dirty())
+	if st, err := f.Stat(); err == nil {
+		s.lastSave.Store(st.ModTime().Unix())
+	}
+	s.log.Info(fmt.Sprintf("DB loaded from disk: %.3f seconds", time.Since(start).Seconds()),
+		"keys", s.rdb.loadedKeys.Load(), "expired", s.rdb.expiredKeys.Load())
+	return nil
+}
+
+// readRDB loads an RDB stream (dbfilename, or an AOF base with keys) into
+// eng's shards; keys whose time is up are skipped, as Redis's master
+// does. Only before the loops serve.
+func (s *Server) readRDB(r io.Reader, name string, cfg *config.Config, eng *loop.Engine) error {
+	now := time.Now().UnixMilli()
+	var loaded, expired int64
+	err := rdb.Load(bufio.NewReaderSize(r, 1<<20), name, &cfg.Limits, func(db int, key []byte, v rdb.Value, expireMs int64) error {
+		if db >= cfg.Databases {
+			return fmt.Errorf("FATAL: Data file was created with a Redis server configured to handle more than %d databases. Exiting", cfg.Databases)
+		}
+		if expireMs != 0 && expireMs < now {
+			expired++
+			return nil
+		}
+		sh, e := eng.LoadEntry(db, key)
+		e.Kind, e.Str, e.Obj = v.Kind, v.Str, v.Obj
+		if v.Obj == nil {
+			e.Enc = command.StringEncoding(v.Str)
+		}
+		if expireMs != 0 {
+			sh.SetExpire(db, e, expireMs)
+		}
+		loaded++
+		return nil
+	})
+	s.rdb.loadedKeys.Add(loaded)
+	s.rdb.expiredKeys.Add(expired)
+	return err
+}
+
+// infoRDB appends the rdb_* fields of INFO persistence.
+func (s *Server) infoRDB(b []byte) []byte {
+	st := &s.rdb
+	st.mu.Lock()
+	status, lastSecs, bgStart := st.lastStatus, st.lastBgSecs, st.bgStart
+	st.mu.Unlock()
+	if status == "" {
+		status, lastSecs = "ok", -1
+	}
+	cur := int64(-1)
+	if st.bgRunning.Load() {
+		cur = int64(time.Since(bgStart).Seconds())
+	}
+	b = kv(b, "rdb_changes_since_last_save", s.engine.Dirty()-st.dirtyAtSave.Load())
+	b = kv(b, "rdb_bgsave_in_progress", b2i(st.bgRunning.Load()))
+	b = kv(b, "rdb_last_save_time", s.lastSave.Load())
+	b = kv(b, "rdb_last_bgsave_status", status)
+	b = kv(b, "rdb_last_bgsave_time_sec", lastSecs)
+	b = kv(b, "rdb_current_bgsave_time_sec", cur)
+	b = kv(b, "rdb_saves", st.saves.Load())
+	b = kv(b, "rdb_last_cow_size", 0)
+	b = kv(b, "rdb_last_load_keys_expired", st.expiredKeys.Load())
+	b = kv(b, "rdb_last_load_keys_loaded", st.loadedKeys.Load())
+	return b
+}
+
+func equalFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := range b {
+		c := b[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != s[i] {
+			return false
+		}
+	}
+	return true
+}
