@@ -112,6 +112,16 @@ type Log struct {
 	testWrite func(f *os.File, b []byte) (int, error)
 	testSync  func(fd int) error
 
+	// The manifest in force (manMu), and a rotation Rotate hands the
+	// committer (mu): the data appended before it goes to the old incr
+	// file, then the committer switches to rotFile.
+	manMu   sync.Mutex
+	man     *manifest
+	rotData *bytebufferpool.ByteBuffer
+	rotN    int64
+	rotSeq  uint64
+	rotFile *os.File
+
 	curSize, baseSize atomic.Int64
 	inflightLen       atomic.Int64 // bytes the committer holds but has not written
 	fsyncStart        atomic.Int64 // unix nanos a background fsync began, 0 when none
@@ -191,6 +201,7 @@ func open(opts Options, h *hooks) (*Log, error) {
 		return nil, fmt.Errorf("Can't open the append-only file %s: %w", last, err)
 	}
 	l.fd = int(l.f.Fd())
+	l.man = m
 	l.policy.Store(int32(opts.Fsync))
 	l.pending = l.pool.Get()
 	if h != nil {
@@ -349,7 +360,8 @@ type committer struct {
 	retryAt     time.Time
 	backoff     time.Duration
 	lastErrLog  time.Time
-	fsyncBusy   bool // a background fsync is running
+	fsyncBusy   bool     // a background fsync is running
+	switchTo    *os.File // Rotate's new incr file, once inflight is written
 }
 
 // commit is the committer goroutine: each round takes everything pending,
@@ -368,7 +380,20 @@ func (l *Log) commit() {
 		l.mu.Lock()
 		closing := l.closing
 		now := time.Now()
-		if len(l.pending.B) > 0 && (!c.failing || closing || !now.Before(c.retryAt)) {
+		if l.rotFile != nil && c.switchTo == nil {
+			// Rotate: what was appended before it goes to the old file
+			// (after anything still in flight), nothing newer.
+			if c.inflight == nil {
+				c.inflight = l.rotData
+			} else {
+				c.inflight.B = append(c.inflight.B, l.rotData.B...)
+				l.pool.Put(l.rotData)
+			}
+			c.inflightN += l.rotN
+			c.inflightSeq = max(c.inflightSeq, l.rotSeq)
+			c.switchTo, l.rotFile, l.rotData = l.rotFile, nil, nil
+			l.inflightLen.Store(int64(len(c.inflight.B)))
+		} else if c.switchTo == nil && len(l.pending.B) > 0 && (!c.failing || closing || !now.Before(c.retryAt)) {
 			if c.inflight == nil {
 				c.inflight, l.pending = l.pending, l.pool.Get()
 			} else { // after a failure: keep the order, old data first
@@ -383,8 +408,24 @@ func (l *Log) commit() {
 		l.mu.Unlock()
 
 		policy := Policy(l.policy.Load())
+		if c.inflight != nil && len(c.inflight.B) == 0 {
+			// An empty rotation batch: nothing to write.
+			seq := c.inflightSeq
+			l.pool.Put(c.inflight)
+			c.inflight, c.inflightN = nil, 0
+			if seq > l.durable.Load() {
+				l.durable.Store(seq)
+				if l.opts.OnDurable != nil {
+					l.opts.OnDurable(seq)
+				}
+			}
+		}
 		if c.inflight != nil && (!c.failing || closing || !now.Before(c.retryAt)) {
 			l.flush(c, policy)
+		}
+		if c.switchTo != nil && c.inflight == nil {
+			l.switchFile(c)
+			continue // take what was appended after the rotation
 		}
 		if policy == EverySec && !c.fsyncBusy && c.synced < c.size && time.Since(c.lastFsync) >= fsyncEvery {
 			l.startFsync(c)
@@ -502,6 +543,117 @@ func (l *Log) flush(c *committer, policy Policy) {
 	}
 }
 
+// switchFile makes the old incr file durable whatever the policy and
+// continues in the one Rotate created.
+func (l *Log) switchFile(c *committer) {
+	if c.fsyncBusy {
+		l.fsyncFinished(c, <-l.fsyncDone)
+	}
+	if err := l.fdatasync(l.fd); err != nil {
+		l.opts.logf("Error fsyncing the old AOF incr file before switching: %s", oserr.Strerror(err))
+	} else {
+		l.fsyncs.Add(1)
+	}
+	l.f.Close()
+	l.f, l.fd = c.switchTo, int(c.switchTo.Fd())
+	c.switchTo = nil
+	c.size, c.synced = 0, 0
+}
+
+// Rotate starts a new incr file: everything appended before the call is
+// written to the current one, everything after to the new one, which the
+// manifest lists (after the others) before Rotate returns. The AOF
+// rewrite calls it at the instant its snapshot shows, with every loop
+// parked. Not concurrently with itself or InstallBase.
+func (l *Log) Rotate() error {
+	l.manMu.Lock()
+	defer l.manMu.Unlock()
+	m := l.man.clone()
+	seq := m.maxIncrSeq()
+	for _, h := range m.Hist {
+		if strings.HasSuffix(h.Name, incrSuffix+aofSuffix) {
+			seq = max(seq, h.Seq)
+		}
+	}
+	seq++
+	e := manifestEntry{Name: incrName(l.opts.FileName, seq), Seq: seq, Type: typeIncr}
+	if err := createFile(l.opts.Dir, e.Name, nil); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(filepath.Join(l.opts.Dir, e.Name), os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("Can't open the append-only file %s: %w", e.Name, err)
+	}
+	m.Incr = append(m.Incr, e)
+	if err := writeManifest(l.opts.Dir, l.opts.FileName, m); err != nil {
+		f.Close()
+		os.Remove(filepath.Join(l.opts.Dir, e.Name))
+		return err
+	}
+	l.man = m
+	l.mu.Lock()
+	l.rotData, l.pending = l.pending, l.pool.Get()
+	l.rotN, l.nBatch = l.nBatch, 0
+	l.rotSeq = l.seq
+	l.rotFile = f
+	l.mu.Unlock()
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// InstallBase completes a rewrite: tmp (a complete, fsynced RDB file in
+// the AOF directory) becomes the new base, the manifest lists it and the
+// incr file of the last Rotate only, and the older files are removed. A
+// crash before the manifest is replaced leaves the old set (which holds
+// everything); after, the new one.
+func (l *Log) InstallBase(tmp string) error {
+	l.manMu.Lock()
+	defer l.manMu.Unlock()
+	old := l.man
+	seq := int64(1)
+	if old.Base != nil {
+		seq = old.Base.Seq + 1
+	}
+	base := manifestEntry{Name: l.opts.FileName + "." + strconv.FormatInt(seq, 10) + baseSuffix + rdbSuffix, Seq: seq, Type: typeBase}
+	if err := os.Rename(tmp, filepath.Join(l.opts.Dir, base.Name)); err != nil {
+		return fmt.Errorf("Error trying to rename the temporary AOF base file %s into %s: %w", filepath.Base(tmp), base.Name, err)
+	}
+	if err := syncDir(l.opts.Dir); err != nil {
+		return err
+	}
+	keep := old.Incr[len(old.Incr)-1]
+	m := &manifest{Base: &base, Incr: []manifestEntry{keep}}
+	if err := writeManifest(l.opts.Dir, l.opts.FileName, m); err != nil {
+		return err
+	}
+	l.man = m
+	var gone []manifestEntry
+	if old.Base != nil && old.Base.Name != base.Name {
+		gone = append(gone, *old.Base)
+	}
+	gone = append(gone, old.Incr[:len(old.Incr)-1]...)
+	gone = append(gone, old.Hist...)
+	for _, e := range gone {
+		if err := os.Remove(filepath.Join(l.opts.Dir, e.Name)); err != nil && !os.IsNotExist(err) {
+			l.opts.logf("Removing the old AOF file %s: %v", e.Name, err)
+		}
+	}
+	var total int64
+	for _, e := range []manifestEntry{base, keep} {
+		if fi, err := os.Stat(filepath.Join(l.opts.Dir, e.Name)); err == nil {
+			total += fi.Size()
+			if e.Name == base.Name {
+				l.baseSize.Store(fi.Size())
+			}
+		}
+	}
+	l.curSize.Store(total)
+	return nil
+}
+
 // fail records a failed write/fsync and schedules the retry.
 func (l *Log) fail(c *committer, werr *WriteError) {
 	l.writeErr.Store(werr)
@@ -569,6 +721,9 @@ func (l *Log) finish(c *committer) {
 	}
 	if cerr := l.f.Close(); cerr != nil && err == nil {
 		err = cerr
+	}
+	if c.switchTo != nil { // a rotation that never got to switch
+		c.switchTo.Close()
 	}
 	l.closeErr = err
 }

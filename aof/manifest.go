@@ -270,3 +270,13 @@ func repr(s string) string {
 	sds.CatRepr(&b, s)
 	return b.String()
 }
+
+// clone returns a copy that can change without touching m.
+func (m *manifest) clone() *manifest {
+	c := &manifest{Incr: append([]manifestEntry(nil), m.Incr...), Hist: append([]manifestEntry(nil), m.Hist...)}
+	if m.Base != nil {
+		b := *m.Base
+		c.Base = &b
+	}
+	return c
+}

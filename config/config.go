@@ -56,6 +56,11 @@ type Config struct {
 	// in Dir.
 	Save       string
 	DBFilename string
+	// AutoAOFRewritePercentage and AutoAOFRewriteMinSize start an AOF
+	// rewrite when the log grew that many percent past its size after the
+	// last rewrite and is over the minimum (0 percent disables).
+	AutoAOFRewritePercentage int
+	AutoAOFRewriteMinSize    int64
 
 	// The append-only log (package aof). AppendOnly is fixed at start-up
 	// until the log rewrite exists; AppendFsync may change at run time.
@@ -84,27 +89,29 @@ const (
 // resolved to the CPU count; Dir is "." (Load makes it absolute).
 func Default() *Config {
 	return &Config{
-		Bind:                   []string{"127.0.0.1"},
-		Port:                   6379,
-		Dir:                    ".",
-		Loops:                  autoLoops(),
-		Databases:              16,
-		MaxClients:             10000,
-		Timeout:                0,
-		TCPKeepalive:           300,
-		ProtectedMode:          true,
-		ProtoMaxBulkLen:        512 << 20,
-		ClientQueryBufferLimit: 1 << 30,
-		EnableDebugCommand:     "no",
-		LogLevel:               "notice",
-		Hz:                     10,
-		AppendFsync:            "everysec",
-		AppendDirName:          "appendonlydir",
-		AppendFileName:         "appendonly.aof",
-		AOFLoadTruncated:       true,
-		AOFUseRDBPreamble:      true,
-		DBFilename:             "dump.rdb",
-		Limits:                 datatypes.DefaultLimits(),
+		Bind:                     []string{"127.0.0.1"},
+		Port:                     6379,
+		Dir:                      ".",
+		Loops:                    autoLoops(),
+		Databases:                16,
+		MaxClients:               10000,
+		Timeout:                  0,
+		TCPKeepalive:             300,
+		ProtectedMode:            true,
+		ProtoMaxBulkLen:          512 << 20,
+		ClientQueryBufferLimit:   1 << 30,
+		EnableDebugCommand:       "no",
+		LogLevel:                 "notice",
+		Hz:                       10,
+		AppendFsync:              "everysec",
+		AppendDirName:            "appendonlydir",
+		AppendFileName:           "appendonly.aof",
+		AOFLoadTruncated:         true,
+		AOFUseRDBPreamble:        true,
+		DBFilename:               "dump.rdb",
+		AutoAOFRewritePercentage: 100,
+		AutoAOFRewriteMinSize:    64 << 20,
+		Limits:                   datatypes.DefaultLimits(),
 	}
 }
 

@@ -71,6 +71,8 @@ var directives = [...]directive{
 	{name: "appendfilename", flags: immutable, set: setAppendFileName, get: func(c *Config) string { return c.AppendFileName }},
 	boolDirective("aof-load-truncated", 0, func(c *Config) *bool { return &c.AOFLoadTruncated }),
 	boolDirective("aof-use-rdb-preamble", 0, func(c *Config) *bool { return &c.AOFUseRDBPreamble }),
+	intDirective("auto-aof-rewrite-percentage", 0, 0, 1<<31-1, func(c *Config) *int { return &c.AutoAOFRewritePercentage }),
+	memDirective("auto-aof-rewrite-min-size", 0, 1<<63-1, func(c *Config) *int64 { return &c.AutoAOFRewriteMinSize }),
 	// Encoding thresholds. Each has Redis 7.0's old "ziplist" name as an
 	// alias sharing the value; both appear in CONFIG GET *, as in Redis.
 	sizeDirective("hash-max-listpack-entries", false, func(c *Config) *int64 { return &c.Limits.HashMaxListpackEntries }),

@@ -192,13 +192,7 @@ func (s *Server) infoSection(b []byte, sec string, c *command.Ctx) []byte {
 		b = kv(b, "current_save_keys_total", 0)
 		b = s.infoRDB(b)
 		b = kv(b, "aof_enabled", b2i(s.aof != nil))
-		b = kv(b, "aof_rewrite_in_progress", 0)
-		b = kv(b, "aof_rewrite_scheduled", 0)
-		b = kv(b, "aof_last_rewrite_time_sec", -1)
-		b = kv(b, "aof_current_rewrite_time_sec", -1)
-		b = kv(b, "aof_last_bgrewrite_status", "ok")
-		b = kv(b, "aof_rewrites", 0)
-		b = kv(b, "aof_rewrites_consecutive_failures", 0)
+		b = s.infoRewrite(b)
 		status := "ok"
 		if s.aof != nil && s.aof.WriteErr() != nil {
 			status = "err"

@@ -36,6 +36,7 @@ func (s *Server) addCommands(t *command.Table) {
 		conn("time", 1, command.FlagFast, cmdTime),
 		conn("lastsave", 1, command.FlagFast, s.cmdLastSave),
 		conn("bgsave", -1, command.FlagAdmin, s.cmdBgsave),
+		conn("bgrewriteaof", 1, command.FlagAdmin, s.cmdBgrewriteaof),
 		all("save", 1, command.FlagAdmin, s.cmdSave),
 		conn("wait", 3, 0, cmdWait),
 		conn("shutdown", -1, command.FlagAdmin, s.cmdShutdown),

@@ -52,6 +52,7 @@ func (s *Server) openAOF(cfg *config.Config, eng *loop.Engine) error {
 		return err
 	}
 	s.aof = l
+	s.rw.baseSize.Store(l.Stats().CurrentSize)
 	eng.SetReplyGate(opts.Fsync == aof.Always)
 	return nil
 }

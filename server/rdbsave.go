@@ -103,14 +103,12 @@ func (s *Server) endSave(bg bool, dirty int64, err error) {
 	s.log.Info("DB saved on disk")
 }
 
-// writeRDBFile writes a file with body (which adds the records) the safe
-// way: temp file, fsync, rename over dbfilename, fsync the directory.
-func (s *Server) writeRDBFile(cfg *config.Config, body func(w *rdb.Writer) error) error {
-	dir := cfg.Dir
-	tmp := filepath.Join(dir, fmt.Sprintf("temp-%d-%d.rdb", os.Getpid(), s.rdb.tmpSeq.Add(1)))
+// writeRDBTemp writes a complete RDB file at tmp (body adds the records)
+// and fsyncs it; on failure tmp is removed.
+func writeRDBTemp(tmp string, body func(w *rdb.Writer) error) error {
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
-		return fmt.Errorf("Failed opening the temp RDB file %s (in server root dir %s) for saving: %w", filepath.Base(tmp), dir, err)
+		return fmt.Errorf("Failed opening the temp file %s for saving: %w", tmp, err)
 	}
 	fail := func(err error) error {
 		f.Close()
@@ -137,6 +135,17 @@ func (s *Server) writeRDBFile(cfg *config.Config, body func(w *rdb.Writer) error
 	if err := f.Close(); err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("Write error saving DB on disk: %w", err)
+	}
+	return nil
+}
+
+// writeRDBFile writes dbfilename the safe way: temp file, fsync, rename
+// over dbfilename, fsync the directory.
+func (s *Server) writeRDBFile(cfg *config.Config, body func(w *rdb.Writer) error) error {
+	dir := cfg.Dir
+	tmp := filepath.Join(dir, fmt.Sprintf("temp-%d-%d.rdb", os.Getpid(), s.rdb.tmpSeq.Add(1)))
+	if err := writeRDBTemp(tmp, body); err != nil {
+		return err
 	}
 	final := filepath.Join(dir, cfg.DBFilename)
 	if err := os.Rename(tmp, final); err != nil {
@@ -198,6 +207,10 @@ func (s *Server) cmdBgsave(c *command.Ctx) {
 		c.Out.Error(command.ErrSyntax)
 		return
 	}
+	if s.rw.running.Load() {
+		c.Out.Error("ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.")
+		return
+	}
 	if err := s.startBgsave(); err != nil {
 		c.Out.Error(errSaveInProgress)
 		return
@@ -220,31 +233,36 @@ func (s *Server) startBgsave() error {
 	return nil
 }
 
-// snapshotRDB writes a point-in-time snapshot while the loops serve, and
-// returns the change count it covers.
+// snapshotRDB writes a point-in-time snapshot to dbfilename while the
+// loops serve, and returns the change count it covers.
 func (s *Server) snapshotRDB() (int64, error) {
 	var dirty int64
 	err := s.writeRDBFile(s.Config(), func(w *rdb.Writer) error {
-		enc := func(dst []byte, sh *keyspace.Shard, db int, slot uint16) []byte {
-			sh.ForEachInSlot(db, slot, func(e *keyspace.Entry) bool {
-				dst = w.AppendEntry(dst, e.Key, e)
-				return true
-			})
-			return dst
-		}
-		last := -1
-		return s.engine.Snapshot(loop.SlotEncoder(enc), func() { dirty = s.engine.Dirty() },
-			func(db int, data []byte) error {
-				if db != last {
-					if err := w.Raw(rdb.AppendSelectDB(nil, db)); err != nil {
-						return err
-					}
-					last = db
-				}
-				return w.Raw(data)
-			})
+		return s.snapshotInto(w, func() { dirty = s.engine.Dirty() })
 	})
 	return dirty, err
+}
+
+// snapshotInto writes the records of a point-in-time snapshot to w;
+// atStart runs at the snapshot's instant, every loop parked.
+func (s *Server) snapshotInto(w *rdb.Writer, atStart func()) error {
+	enc := func(dst []byte, sh *keyspace.Shard, db int, slot uint16) []byte {
+		sh.ForEachInSlot(db, slot, func(e *keyspace.Entry) bool {
+			dst = w.AppendEntry(dst, e.Key, e)
+			return true
+		})
+		return dst
+	}
+	last := -1
+	return s.engine.Snapshot(loop.SlotEncoder(enc), atStart, func(db int, data []byte) error {
+		if db != last {
+			if err := w.Raw(rdb.AppendSelectDB(nil, db)); err != nil {
+				return err
+			}
+			last = db
+		}
+		return w.Raw(data)
+	})
 }
 
 // saveCron starts a background save when a save point is reached, as
@@ -258,6 +276,7 @@ func (s *Server) saveCron(stop <-chan struct{}) {
 			return
 		case <-t.C:
 		}
+		s.rewriteCron()
 		pts := s.Config().SavePoints()
 		if len(pts) == 0 {
 			continue

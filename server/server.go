@@ -36,6 +36,7 @@ type Server struct {
 	table    *command.Table
 	lastSave atomic.Int64 // unix seconds
 	rdb      rdbState
+	rw       rewriteState
 	started  time.Time
 	// Effects, when set before Run, receives every effect batch (tests).
 	Effects func(loop int, l *effect.Log)
