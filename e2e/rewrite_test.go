@@ -87,17 +87,7 @@ func TestAOFRewriteCrash(t *testing.T) {
 	for round := 0; round < rounds; round++ {
 		srv := startDurable(t, kind, dir, "--appendonly", "yes", "--appendfsync", "always")
 		c := srv.dial(t)
-		// Every acknowledged key of earlier rounds is there.
-		keys := make([]string, 0, len(acked))
-		for k := range acked {
-			keys = append(keys, k)
-		}
-		vals := mgetChunked(t, c, keys)
-		for i, k := range keys {
-			if string(vals[i]) != acked[k] {
-				t.Fatalf("round %d: %s = %q, acknowledged %q", round, k, vals[i], acked[k])
-			}
-		}
+		checkAcked(t, c, acked, "round "+strconv.Itoa(round)) // every acknowledged key of earlier rounds
 		if round == 0 {
 			// Enough data that a rewrite takes a while to be killed in.
 			for b := 0; b < 200; b++ {
@@ -145,6 +135,13 @@ func TestAOFRewriteCrash(t *testing.T) {
 	}
 	srv := startDurable(t, kind, dir, "--appendonly", "yes")
 	c := srv.dial(t)
+	checkAcked(t, c, acked, "at the end")
+	t.Logf("%d rounds, %d acknowledged writes kept", rounds, len(acked))
+}
+
+// checkAcked fails unless every acknowledged key holds its value.
+func checkAcked(t *testing.T, c *Client, acked map[string]string, when string) {
+	t.Helper()
 	keys := make([]string, 0, len(acked))
 	for k := range acked {
 		keys = append(keys, k)
@@ -152,8 +149,7 @@ func TestAOFRewriteCrash(t *testing.T) {
 	vals := mgetChunked(t, c, keys)
 	for i, k := range keys {
 		if string(vals[i]) != acked[k] {
-			t.Fatalf("after %d rounds: %s = %q, acknowledged %q", rounds, k, vals[i], acked[k])
+			t.Fatalf("%s: %s = %q, acknowledged %q", when, k, vals[i], acked[k])
 		}
 	}
-	t.Logf("%d rounds, %d acknowledged writes kept", rounds, len(acked))
 }
