@@ -237,6 +237,35 @@ func createLayout(opts Options) (*manifest, error) {
 	return m, nil
 }
 
+// CreateFromBase starts a new AOF directory whose base is a copy of the
+// RDB file src (basalt --restore with appendonly yes): the base, an empty
+// incr file and the manifest, written in that order and fsynced. The
+// directory must not hold a manifest yet.
+func CreateFromBase(opts Options, src string) error {
+	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+		return fmt.Errorf("Can't open or create append-only dir %s: %w", opts.Dir, err)
+	}
+	if m, err := readManifest(opts.Dir, opts.FileName); err != nil || m != nil {
+		if err == nil {
+			err = fmt.Errorf("the append-only directory %s already holds a manifest: move it away to restore a snapshot into it", opts.Dir)
+		}
+		return err
+	}
+	content, err := os.ReadFile(src)
+	if err != nil {
+		return fmt.Errorf("Can't read the snapshot to restore: %w", err)
+	}
+	base := manifestEntry{Name: opts.FileName + ".1" + baseSuffix + rdbSuffix, Seq: 1, Type: typeBase}
+	incr := manifestEntry{Name: incrName(opts.FileName, 1), Seq: 1, Type: typeIncr}
+	if err := createFile(opts.Dir, base.Name, content); err != nil {
+		return err
+	}
+	if err := createFile(opts.Dir, incr.Name, nil); err != nil {
+		return err
+	}
+	return writeManifest(opts.Dir, opts.FileName, &manifest{Base: &base, Incr: []manifestEntry{incr}})
+}
+
 // createFile writes a new file with content and fsyncs it.
 func createFile(dir, name string, content []byte) error {
 	f, err := os.OpenFile(filepath.Join(dir, name), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)

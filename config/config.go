@@ -61,6 +61,14 @@ type Config struct {
 	// last rewrite and is over the minimum (0 percent disables).
 	AutoAOFRewritePercentage int
 	AutoAOFRewriteMinSize    int64
+	// Scheduled snapshots: SnapshotSchedule is a daily UTC window
+	// "HH:MM-HH:MM" ("" for none) in which one RDB snapshot is written to
+	// SnapshotDir (relative to Dir), keeping the SnapshotRetention newest.
+	// Restore, from the command line, starts from that RDB file.
+	SnapshotSchedule  string
+	SnapshotRetention int
+	SnapshotDir       string
+	Restore           string
 
 	// The append-only log (package aof). AppendOnly is fixed at start-up
 	// until the log rewrite exists; AppendFsync may change at run time.
@@ -110,6 +118,8 @@ func Default() *Config {
 		AOFUseRDBPreamble:        true,
 		DBFilename:               "dump.rdb",
 		AutoAOFRewritePercentage: 100,
+		SnapshotRetention:        7,
+		SnapshotDir:              "snapshots",
 		AutoAOFRewriteMinSize:    64 << 20,
 		Limits:                   datatypes.DefaultLimits(),
 	}

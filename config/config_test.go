@@ -252,7 +252,7 @@ port 7002
 	want := &Config{
 		Bind: []string{"127.0.0.1", "-::1"}, Port: 7002, Dir: sub, Loops: 3, Databases: 4,
 		RequirePass: `aA"b c`, MaxClients: 50, Timeout: 30, TCPKeepalive: 0, ProtectedMode: false,
-		ProtoMaxBulkLen: 1 << 20, Limits: datatypes.DefaultLimits(), DBFilename: "dump.rdb", AutoAOFRewritePercentage: 100, AutoAOFRewriteMinSize: 64 << 20, ClientQueryBufferLimit: 2 << 30, EnableDebugCommand: "local",
+		ProtoMaxBulkLen: 1 << 20, Limits: datatypes.DefaultLimits(), DBFilename: "dump.rdb", AutoAOFRewritePercentage: 100, AutoAOFRewriteMinSize: 64 << 20, SnapshotRetention: 7, SnapshotDir: "snapshots", ClientQueryBufferLimit: 2 << 30, EnableDebugCommand: "local",
 		LogFile: "", LogLevel: "warning", PidFile: "basalt.pid", Hz: MaxHz, ConfigFile: conf,
 		AppendFsync: "everysec", AppendDirName: "appendonlydir", AppendFileName: "appendonly.aof",
 		AOFLoadTruncated: true, AOFUseRDBPreamble: true,
@@ -691,7 +691,7 @@ func TestGetPatternsMatchRedis(t *testing.T) {
 	for _, tt := range tests {
 		var got []string
 		for _, kv := range c.Get(tt.pattern) {
-			if kv[0] != "loops" { // Basalt's own directive
+			if !slices.Contains([]string{"loops", "snapshot-schedule", "snapshot-retention", "snapshot-dir", "restore"}, kv[0]) { // Basalt's own directives
 				got = append(got, kv[0])
 			}
 		}

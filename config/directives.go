@@ -73,6 +73,16 @@ var directives = [...]directive{
 	boolDirective("aof-use-rdb-preamble", 0, func(c *Config) *bool { return &c.AOFUseRDBPreamble }),
 	intDirective("auto-aof-rewrite-percentage", 0, 0, 1<<31-1, func(c *Config) *int { return &c.AutoAOFRewritePercentage }),
 	memDirective("auto-aof-rewrite-min-size", 0, 1<<63-1, func(c *Config) *int64 { return &c.AutoAOFRewriteMinSize }),
+	{name: "snapshot-schedule", set: setSnapshotSchedule, get: func(c *Config) string { return c.SnapshotSchedule }},
+	intDirective("snapshot-retention", 0, 0, 100000, func(c *Config) *int { return &c.SnapshotRetention }),
+	{name: "snapshot-dir", flags: protected, set: func(c *Config, args []string, _ *loader) string {
+		if args[0] == "" {
+			return "snapshot-dir can't be empty"
+		}
+		c.SnapshotDir = args[0]
+		return ""
+	}, get: func(c *Config) string { return c.SnapshotDir }},
+	stringDirective("restore", immutable, func(c *Config) *string { return &c.Restore }),
 	// Encoding thresholds. Each has Redis 7.0's old "ziplist" name as an
 	// alias sharing the value; both appear in CONFIG GET *, as in Redis.
 	sizeDirective("hash-max-listpack-entries", false, func(c *Config) *int64 { return &c.Limits.HashMaxListpackEntries }),
@@ -424,6 +434,39 @@ func (c *Config) SavePoints() [][2]int64 {
 		out = append(out, [2]int64{s, n})
 	}
 	return out
+}
+
+// setSnapshotSchedule accepts "" or a daily UTC window "HH:MM-HH:MM".
+func setSnapshotSchedule(c *Config, args []string, _ *loader) string {
+	if args[0] != "" {
+		if _, _, ok := ParseWindow(args[0]); !ok {
+			return "snapshot-schedule must be a daily UTC window HH:MM-HH:MM, or empty"
+		}
+	}
+	c.SnapshotSchedule = args[0]
+	return ""
+}
+
+// ParseWindow parses "HH:MM-HH:MM" into minutes after midnight.
+func ParseWindow(s string) (start, end int, ok bool) {
+	parse := func(t string) (int, bool) {
+		if len(t) != 5 || t[2] != ':' {
+			return 0, false
+		}
+		h, err1 := strconv.Atoi(t[:2])
+		m, err2 := strconv.Atoi(t[3:])
+		if err1 != nil || err2 != nil || h > 23 || m > 59 || h < 0 || m < 0 {
+			return 0, false
+		}
+		return h*60 + m, true
+	}
+	a, b, found := strings.Cut(s, "-")
+	if !found {
+		return 0, 0, false
+	}
+	start, ok1 := parse(a)
+	end, ok2 := parse(b)
+	return start, end, ok1 && ok2 && start != end
 }
 
 // setDBFilename refuses paths, as Redis's isValidDBfilename.

@@ -145,3 +145,60 @@ func waitExit(t *testing.T, p *durableProc) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestScheduledSnapshotsAndRestore: a snapshot window around now writes
+// one snapshot into snapshot-dir, retention prunes, and --restore starts
+// a fresh server (in-memory, and with an append-only log) from it; DEBUG
+// RELOAD keeps the dataset.
+func TestScheduledSnapshotsAndRestore(t *testing.T) {
+	if suite.target != "basalt" {
+		t.Skip("Basalt's own directives")
+	}
+	dir := t.TempDir()
+	now := time.Now().UTC()
+	window := now.Add(-time.Minute).Format("15:04") + "-" + now.Add(3*time.Minute).Format("15:04")
+	srv := startDurable(t, "basalt", dir, "--enable-debug-command", "yes")
+	c := srv.dial(t)
+	writeSeq(t, c, typesWriteSequence(21, 800))
+	if r := mustCall(t, c, "DEBUG", "RELOAD"); string(r.Line) != "OK" {
+		t.Fatalf("DEBUG RELOAD: %s", r.Raw)
+	}
+	want := dumpDataset(t, c)
+	mustCall(t, c, "CONFIG", "SET", "snapshot-retention", "1")
+	mustCall(t, c, "CONFIG", "SET", "snapshot-schedule", window)
+	snapDir := filepath.Join(dir, "snapshots")
+	var snap string
+	for deadline := time.Now().Add(20 * time.Second); snap == ""; {
+		entries, _ := os.ReadDir(snapDir)
+		for _, e := range entries {
+			if strings.HasPrefix(e.Name(), "basalt-") && strings.HasSuffix(e.Name(), ".rdb") {
+				snap = filepath.Join(snapDir, e.Name())
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no scheduled snapshot")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	c.Close()
+	srv.kill()
+	for _, aof := range []bool{false, true} {
+		fresh := t.TempDir()
+		args := []string{"--restore", snap}
+		if aof {
+			args = append(args, "--appendonly", "yes")
+		}
+		r := startDurable(t, "basalt", fresh, args...)
+		rc := r.dial(t)
+		compareDatasets(t, "before the snapshot", want, "restored", dumpDataset(t, rc), 10*time.Second)
+		rc.Close()
+		r.kill()
+		if aof { // the restored data lives in the new log
+			again := startDurable(t, "basalt", fresh, "--appendonly", "yes")
+			ac := again.dial(t)
+			compareDatasets(t, "before the snapshot", want, "restarted after restore", dumpDataset(t, ac), 10*time.Second)
+			ac.Close()
+			again.kill()
+		}
+	}
+}

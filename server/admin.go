@@ -491,6 +491,12 @@ func (s *Server) cmdDebug(c *command.Ctx) {
 			return
 		}
 		debugDigest(c)
+	case "reload":
+		if len(c.Args) != 2 {
+			debugSyntax(c)
+			return
+		}
+		s.debugReload(c)
 	case "digest-value":
 		debugDigestValue(c)
 	case "object":
@@ -516,6 +522,8 @@ func (s *Server) cmdDebug(c *command.Ctx) {
 			"    Output a hex signature of the values of all the specified keys.",
 			"OBJECT <key>",
 			"    Show low-level info about the `key` and associated value.",
+			"RELOAD",
+			"    Save the RDB on disk and reload it back to memory.",
 			"SET-ACTIVE-EXPIRE <0|1>",
 			"    Setting it to 0 disables expiring keys in background when they are not accessed (otherwise the Redis behavior). Setting it to 1 reenables back the default.",
 			"SLEEP <seconds>",

@@ -151,7 +151,7 @@ func datasetDigest(shards []*keyspace.Shard) digest {
 // subcommands run where their keys are (DEBUG OBJECT, DIGEST-VALUE) or,
 // with no key, on the client's own loop.
 func debugScope(args [][]byte) command.Scope {
-	if len(args) == 2 && datatypes.EqualFoldC(args[1], "digest") {
+	if len(args) == 2 && (datatypes.EqualFoldC(args[1], "digest") || datatypes.EqualFoldC(args[1], "reload")) {
 		return command.ScopeAll
 	}
 	return command.ScopeKeys

@@ -165,9 +165,47 @@ func (s *Server) writeRDBFile(cfg *config.Config, body func(w *rdb.Writer) error
 // cmdSave is SAVE: every loop is parked (a ScopeAll command) while the
 // dataset is written.
 func (s *Server) cmdSave(c *command.Ctx) {
-	if !s.beginSave(false) {
-		c.Out.Error(errSaveInProgress)
+	if err := s.saveParked(c); err != nil {
+		if err == errBusy {
+			c.Out.Error(errSaveInProgress)
+			return
+		}
+		s.log.Warn("SAVE failed", "err", err)
+		c.Out.Error("ERR")
 		return
+	}
+	c.Out.OK()
+}
+
+// debugReload is DEBUG RELOAD: SAVE, empty every database, load the file
+// back (every loop parked, as the whole command).
+func (s *Server) debugReload(c *command.Ctx) {
+	if err := s.saveParked(c); err != nil {
+		c.Out.Error("ERR Error trying to save the DB: " + err.Error())
+		return
+	}
+	cfg := s.Config()
+	f, err := os.Open(filepath.Join(cfg.Dir, cfg.DBFilename))
+	if err != nil {
+		c.Out.Error("ERR Error trying to load the RDB dump: " + err.Error())
+		return
+	}
+	defer f.Close()
+	for _, sh := range c.Shards {
+		sh.Flush(-1)
+	}
+	if err := s.readRDB(f, f.Name(), cfg, s.engine); err != nil {
+		s.log.Warn("DEBUG RELOAD: loading failed", "err", err)
+		c.Out.Error("ERR Error trying to load the RDB dump, check server logs.")
+		return
+	}
+	c.Out.OK()
+}
+
+// saveParked writes dbfilename from c's shards, every loop parked.
+func (s *Server) saveParked(c *command.Ctx) error {
+	if !s.beginSave(false) {
+		return errBusy
 	}
 	dirty := s.engine.Dirty()
 	err := s.writeRDBFile(s.Config(), func(w *rdb.Writer) error {
@@ -193,12 +231,7 @@ func (s *Server) cmdSave(c *command.Ctx) {
 		return nil
 	})
 	s.endSave(false, dirty, err)
-	if err != nil {
-		s.log.Warn("SAVE failed", "err", err)
-		c.Out.Error("ERR")
-		return
-	}
-	c.Out.OK()
+	return err
 }
 
 // cmdBgsave is BGSAVE [SCHEDULE].
@@ -277,6 +310,7 @@ func (s *Server) saveCron(stop <-chan struct{}) {
 		case <-t.C:
 		}
 		s.rewriteCron()
+		s.snapshotCron(time.Now())
 		pts := s.Config().SavePoints()
 		if len(pts) == 0 {
 			continue
@@ -314,13 +348,13 @@ func (s *Server) saveOnShutdown(force bool) error {
 	return err
 }
 
-// loadRDB loads dbfilename at start-up (appendonly no), before the loops
+// loadRDBFile loads an RDB file at start-up (dbfilename with appendonly
+// no, or the --restore snapshot, which must exist), before the loops
 // serve. A damaged file stops start-up with the error (file, offset, what
 // was expected).
-func (s *Server) loadRDB(cfg *config.Config, eng *loop.Engine) error {
-	path := filepath.Join(cfg.Dir, cfg.DBFilename)
+func (s *Server) loadRDBFile(cfg *config.Config, eng *loop.Engine, path string, mustExist bool) error {
 	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
+	if errors.Is(err, os.ErrNotExist) && !mustExist {
 		return nil
 	}
 	if err != nil {
@@ -336,7 +370,7 @@ func (s *Server) loadRDB(cfg *config.Config, eng *loop.Engine) error {
 		s.lastSave.Store(st.ModTime().Unix())
 	}
 	s.log.Info(fmt.Sprintf("DB loaded from disk: %.3f seconds", time.Since(start).Seconds()),
-		"keys", s.rdb.loadedKeys.Load(), "expired", s.rdb.expiredKeys.Load())
+		"file", path, "keys", s.rdb.loadedKeys.Load(), "expired", s.rdb.expiredKeys.Load())
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -37,7 +38,10 @@ type Server struct {
 	lastSave atomic.Int64 // unix seconds
 	rdb      rdbState
 	rw       rewriteState
-	started  time.Time
+	// lastScheduled is when the last scheduled snapshot started (saveCron's
+	// goroutine only).
+	lastScheduled time.Time
+	started       time.Time
 	// Effects, when set before Run, receives every effect batch (tests).
 	Effects func(loop int, l *effect.Log)
 	// aof is the append-only log (nil with appendonly no); replies wait
@@ -111,11 +115,21 @@ func (s *Server) Run(ready chan<- error) error {
 	}
 	s.engine = eng
 	if cfg.AppendOnly {
+		if cfg.Restore != "" {
+			// The snapshot becomes the base of a new AOF directory.
+			if err := aof.CreateFromBase(s.aofOptions(cfg, eng), cfg.Restore); err != nil {
+				return fmt.Errorf("--restore %s: %w", cfg.Restore, err)
+			}
+		}
 		if err := s.openAOF(cfg, eng); err != nil {
 			return err
 		}
 		defer s.closeAOF()
-	} else if err := s.loadRDB(cfg, eng); err != nil {
+	} else if cfg.Restore != "" {
+		if err := s.loadRDBFile(cfg, eng, cfg.Restore, true); err != nil {
+			return err
+		}
+	} else if err := s.loadRDBFile(cfg, eng, filepath.Join(cfg.Dir, cfg.DBFilename), false); err != nil {
 		return err
 	}
 	go s.saveCron(s.shutdown)
