@@ -56,6 +56,9 @@ type Config struct {
 	// in Dir.
 	Save       string
 	DBFilename string
+	// StopWritesOnBgsaveError refuses writes (MISCONF) while the last
+	// background save failed and save points are set.
+	StopWritesOnBgsaveError bool
 	// AutoAOFRewritePercentage and AutoAOFRewriteMinSize start an AOF
 	// rewrite when the log grew that many percent past its size after the
 	// last rewrite and is over the minimum (0 percent disables).
@@ -117,6 +120,7 @@ func Default() *Config {
 		AOFLoadTruncated:         true,
 		AOFUseRDBPreamble:        true,
 		DBFilename:               "dump.rdb",
+		StopWritesOnBgsaveError:  true,
 		AutoAOFRewritePercentage: 100,
 		SnapshotRetention:        7,
 		SnapshotDir:              "snapshots",

@@ -64,6 +64,7 @@ var directives = [...]directive{
 	{name: "hz", set: setHz, get: func(c *Config) string { return strconv.Itoa(c.Hz) }},
 	{name: "save", flags: multiArg, set: setSave, get: func(c *Config) string { return c.Save }},
 	{name: "dbfilename", flags: protected, set: setDBFilename, get: func(c *Config) string { return c.DBFilename }},
+	boolDirective("stop-writes-on-bgsave-error", 0, func(c *Config) *bool { return &c.StopWritesOnBgsaveError }),
 	{name: "appendonly", set: setAppendOnly, get: func(c *Config) string { return yesNo(c.AppendOnly) }},
 	enumDirective("appendfsync", 0, []string{"always", "everysec", "no"},
 		func(c *Config) *string { return &c.AppendFsync }),

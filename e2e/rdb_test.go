@@ -95,6 +95,43 @@ func TestRDBSnapshots(t *testing.T) {
 		}
 	})
 
+	// A failing BGSAVE (dump.rdb is a directory, so the rename fails)
+	// refuses writes with Redis's MISCONF while reads continue; a later
+	// good save lifts it. Run on both servers: the replies must agree.
+	t.Run("failed-bgsave-stops-writes", func(t *testing.T) {
+		var replies [2][]string
+		for i, k := range []string{"redis", kind} {
+			dir := t.TempDir()
+			srv := startDurable(t, k, dir, "--save", "3600 1")
+			c := srv.dial(t)
+			mustCall(t, c, "SET", "a", "1")
+			if err := os.Mkdir(filepath.Join(dir, "dump.rdb"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			mustCall(t, c, "BGSAVE")
+			waitBgsave(t, c)
+			for _, args := range [][]string{{"SET", "a", "2"}, {"GET", "a"}} {
+				r, _ := c.Do(bs(args...))
+				replies[i] = append(replies[i], string(r))
+			}
+			if err := os.Remove(filepath.Join(dir, "dump.rdb")); err != nil {
+				t.Fatal(err)
+			}
+			mustCall(t, c, "BGSAVE")
+			waitBgsave(t, c)
+			r, _ := c.Do(bs("SET", "a", "3"))
+			replies[i] = append(replies[i], string(r))
+			c.Close()
+			srv.kill()
+		}
+		if strings.Join(replies[0], "|") != strings.Join(replies[1], "|") {
+			t.Fatalf("redis: %q\n%s: %q", replies[0], kind, replies[1])
+		}
+		if !strings.HasPrefix(replies[1][0], "-MISCONF") {
+			t.Fatalf("write after a failed BGSAVE: %q", replies[1][0])
+		}
+	})
+
 	t.Run("truncated-file-refused", func(t *testing.T) {
 		dir := t.TempDir()
 		srv := startDurable(t, kind, dir)

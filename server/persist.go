@@ -73,6 +73,12 @@ func (s *Server) effects(loopIdx int, l *effect.Log) uint64 {
 // writeRefusal is the error write commands get while the log cannot write:
 // Redis's "MISCONF Errors writing to the AOF file: <strerror>".
 func (s *Server) writeRefusal() string {
+	if s.rdb.bgFailed.Load() {
+		cfg := s.Config()
+		if cfg.StopWritesOnBgsaveError && cfg.Save != "" {
+			return errBgsaveMisconf
+		}
+	}
 	if s.aof == nil {
 		return ""
 	}

@@ -39,6 +39,7 @@ type rdbState struct {
 	lastBgSecs int64
 	lastTry    time.Time
 
+	bgFailed    atomic.Bool // the last BGSAVE failed (stop-writes-on-bgsave-error)
 	saves       atomic.Int64
 	dirtyAtSave atomic.Int64 // engine.Dirty() the last good save covered
 	bgRunning   atomic.Bool
@@ -46,6 +47,10 @@ type rdbState struct {
 	expiredKeys atomic.Int64
 	tmpSeq      atomic.Int64
 }
+
+// errBgsaveMisconf is Redis's refusal of writes after a failed BGSAVE
+// with save points set and stop-writes-on-bgsave-error yes.
+const errBgsaveMisconf = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error."
 
 // errSaveInProgress is Redis's reply while a save runs.
 const errSaveInProgress = "ERR Background save already in progress"
@@ -90,6 +95,7 @@ func (s *Server) endSave(bg bool, dirty int64, err error) {
 	if bg {
 		st.lastBgSecs = int64(time.Since(st.bgStart).Seconds())
 		st.bgRunning.Store(false)
+		st.bgFailed.Store(err != nil)
 	}
 	if err != nil {
 		st.lastStatus = "err"
