@@ -48,19 +48,21 @@ soak:
 	BASALT_SOAK=1 $(GO) test -count=1 -timeout 60m -run 'Soak|Random' ./e2e/
 
 # In-memory and AOF (always, everysec) tables, the data-types table, the
-# memory table, then start-up replay of 1M writes. Every step runs even if
-# an earlier one failed (e.g. a command Basalt lacks: its cells say error);
-# the target fails at the end if any did. See bench/README.md.
+# memory table, then the persistence tables (start-up on a 1M-key RDB and
+# AOF; BGSAVE and BGREWRITEAOF under writes: time, peak RSS). Every step
+# runs even if an earlier one failed (e.g. a command Basalt lacks: its cells
+# say error); the target fails at the end if any did. See bench/README.md.
 BENCH_ARGS ?= -aof always,everysec -aof-dir /var/tmp
 DATATYPES_ARGS ?=
 MEMORY_ARGS ?=
+PERSIST_ARGS ?= -data-dir /var/tmp
 bench:
 	@status=0; \
 	set -x; \
 	$(GO) run ./bench/cmd/sidebyside $(BENCH_ARGS) || status=1; echo; \
 	$(GO) run ./bench/cmd/sidebyside -inmemory=false -datatypes $(DATATYPES_ARGS) || status=1; echo; \
 	$(GO) run ./bench/cmd/memory $(MEMORY_ARGS) || status=1; echo; \
-	$(GO) run ./bench/cmd/replay -n 1000000 || status=1; \
+	$(GO) run ./bench/cmd/persist $(PERSIST_ARGS) || status=1; \
 	exit $$status
 
 clean:

@@ -1,8 +1,12 @@
 package bench
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -46,4 +50,43 @@ func IntList(s string) ([]int, error) {
 		return nil, errors.New("empty list")
 	}
 	return out, nil
+}
+
+// Binaries resolves the two servers a command compares and records them in
+// env: redisBin is looked up on PATH and its version read; basaltBin is
+// looked up too, or, when empty, ./cmd/basalt of the module around the
+// current directory is built into dir (announced on progress). env.Commit
+// is the tree's revision when known; a given Basalt binary was not
+// necessarily built from this tree or this Go, so then Commit and GoVersion
+// are cleared.
+func Binaries(ctx context.Context, env *Env, redisBin, basaltBin, dir string, progress io.Writer) (redis, basalt string, err error) {
+	redis, err = exec.LookPath(redisBin)
+	if err != nil {
+		return "", "", fmt.Errorf("%v (apt-get install -y redis-server)", err)
+	}
+	env.RedisBin = redis
+	env.RedisVersion = RedisServerVersion(ctx, redis)
+	root, rootErr := FindModuleRoot(".")
+	if rootErr == nil {
+		env.Commit = GitCommit(ctx, root)
+	}
+	if basaltBin != "" {
+		basalt, err = exec.LookPath(basaltBin)
+		if err != nil {
+			return "", "", fmt.Errorf("-basalt-bin: %v", err)
+		}
+		env.BasaltBin = basalt
+		env.Commit, env.GoVersion = "", ""
+		return redis, basalt, nil
+	}
+	if rootErr != nil {
+		return "", "", fmt.Errorf("%v; run from the repository or pass -basalt-bin", rootErr)
+	}
+	basalt = filepath.Join(dir, "basalt")
+	progressf(progress, "building Basalt: go build -o %s ./cmd/basalt\n", basalt)
+	if err := BuildBasalt(ctx, root, basalt); err != nil {
+		return "", "", err
+	}
+	env.BasaltBin = "go build ./cmd/basalt"
+	return redis, basalt, nil
 }

@@ -166,7 +166,7 @@ func TestSkipReply(t *testing.T) {
 	}
 }
 
-// fakeServer answers every command on one connection with reply, except a
+// fakeServer answers every command on every connection with reply, except a
 // count command (DBSIZE, HLEN, ZCARD), answered with count. It returns the
 // address.
 func fakeServer(t *testing.T, reply string, count int) string {
@@ -177,42 +177,49 @@ func fakeServer(t *testing.T, reply string, count int) string {
 	}
 	t.Cleanup(func() { l.Close() })
 	go func() {
-		c, err := l.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		r := bufio.NewReader(c)
-		w := bufio.NewWriter(c)
 		for {
-			line, err := r.ReadString('\n')
+			c, err := l.Accept()
 			if err != nil {
 				return
 			}
-			n, _ := strconv.Atoi(strings.TrimSpace(line[1:]))
-			var name string
-			for i := 0; i < n; i++ {
-				l, _ := r.ReadString('\n')
-				size, _ := strconv.Atoi(strings.TrimSpace(l[1:]))
-				buf := make([]byte, size+2)
-				if _, err := readFull(r, buf); err != nil {
-					return
-				}
-				if i == 0 {
-					name = string(buf[:size])
-				}
-			}
-			if name == "DBSIZE" || name == "HLEN" || name == "ZCARD" {
-				w.WriteString(":" + strconv.Itoa(count) + "\r\n")
-			} else {
-				w.WriteString(reply)
-			}
-			if r.Buffered() == 0 {
-				w.Flush()
-			}
+			go serveFake(c, reply, count)
 		}
 	}()
 	return l.Addr().String()
+}
+
+// serveFake is one connection of fakeServer.
+func serveFake(c net.Conn, reply string, count int) {
+	defer c.Close()
+	r := bufio.NewReader(c)
+	w := bufio.NewWriter(c)
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return
+		}
+		n, _ := strconv.Atoi(strings.TrimSpace(line[1:]))
+		var name string
+		for i := 0; i < n; i++ {
+			l, _ := r.ReadString('\n')
+			size, _ := strconv.Atoi(strings.TrimSpace(l[1:]))
+			buf := make([]byte, size+2)
+			if _, err := readFull(r, buf); err != nil {
+				return
+			}
+			if i == 0 {
+				name = string(buf[:size])
+			}
+		}
+		if name == "DBSIZE" || name == "HLEN" || name == "ZCARD" {
+			w.WriteString(":" + strconv.Itoa(count) + "\r\n")
+		} else {
+			w.WriteString(reply)
+		}
+		if r.Buffered() == 0 {
+			w.Flush()
+		}
+	}
 }
 
 func readFull(r *bufio.Reader, buf []byte) (int, error) {

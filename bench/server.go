@@ -102,7 +102,9 @@ func (s *Server) waitReady(ctx context.Context, within time.Duration) error {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("bench: %s on port %d not ready after %v: %v; log %s:\n%s", s.Name, s.Port, within, last, s.Log, tailFile(s.Log, 2000))
 		}
-		time.Sleep(50 * time.Millisecond)
+		// Polled often: the time until the first PONG is the start-up
+		// time the persistence table reports.
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -135,27 +137,54 @@ func (s *Server) Stop() {
 // Do sends one command and returns its reply as text: the status, the
 // integer, or the bulk string. An error reply is returned as an error. This
 // tiny client serves set-up commands only (PING, FLUSHALL, INFO); the
-// measuring is redis-benchmark's.
+// measuring is redis-benchmark's. It dials a connection per call; Dial keeps
+// one open for polling.
 func (s *Server) Do(ctx context.Context, args ...string) (string, error) {
+	c, err := s.Dial(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	return c.Do(args...)
+}
+
+// Conn is one open connection to a Server for set-up and polling commands
+// (INFO every few milliseconds). Owned by the goroutine that dialled it.
+type Conn struct {
+	conn net.Conn
+	r    *bufio.Reader
+	w    CommandWriter
+}
+
+// Dial opens a connection to the server.
+func (s *Server) Dial(ctx context.Context) (*Conn, error) {
 	var d net.Dialer
 	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	conn, err := d.DialContext(dctx, "tcp", s.Addr())
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
-	var b strings.Builder
-	fmt.Fprintf(&b, "*%d\r\n", len(args))
-	for _, a := range args {
-		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
-	}
-	if _, err := conn.Write([]byte(b.String())); err != nil {
-		return "", err
-	}
-	return readReply(bufio.NewReader(conn))
+	return &Conn{conn: conn, r: bufio.NewReader(conn)}, nil
 }
+
+// Do sends one command and reads its reply as Server.Do does, within 30
+// seconds.
+func (c *Conn) Do(args ...string) (string, error) {
+	_ = c.conn.SetDeadline(time.Now().Add(30 * time.Second))
+	c.w.Reset()
+	c.w.Array(len(args))
+	for _, a := range args {
+		c.w.Bulk(a)
+	}
+	if _, err := c.conn.Write(c.w.Bytes()); err != nil {
+		return "", err
+	}
+	return readReply(c.r)
+}
+
+// Close closes the connection.
+func (c *Conn) Close() error { return c.conn.Close() }
 
 // readReply reads one RESP2 reply that is not an array.
 func readReply(r *bufio.Reader) (string, error) {

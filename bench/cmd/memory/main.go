@@ -17,9 +17,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -85,13 +83,6 @@ func run() int {
 		fmt.Fprintln(os.Stderr, "memory: -datasets is empty")
 		return 2
 	}
-	path, err := exec.LookPath(*redisBin)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "memory: %v (apt-get install -y redis-server)\n", err)
-		return 1
-	}
-	cfg.RedisBin = path
-
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	dir, err := os.MkdirTemp("", "basalt-memory-")
@@ -112,33 +103,10 @@ func run() int {
 	env := bench.BaseEnv(time.Now())
 	env.Title = "Basalt vs Redis, memory"
 	env.CommandLine = bench.CommandLine(os.Args, "./bench/cmd/memory")
-	env.RedisBin = cfg.RedisBin
-	env.RedisVersion = bench.RedisServerVersion(ctx, cfg.RedisBin)
-	root, rootErr := bench.FindModuleRoot(".")
-	if rootErr == nil {
-		env.Commit = bench.GitCommit(ctx, root)
-	}
-	if *basaltBin != "" {
-		path, err := exec.LookPath(*basaltBin)
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "memory: -basalt-bin: %v\n", err)
-			return 1
-		}
-		cfg.BasaltBin, env.BasaltBin = path, path
-		// The binary was not necessarily built from this tree or this Go.
-		env.Commit, env.GoVersion = "", ""
-	} else {
-		if rootErr != nil {
-			fmt.Fprintf(os.Stderr, "memory: %v; run from the repository or pass -basalt-bin\n", rootErr)
-			return 1
-		}
-		cfg.BasaltBin = filepath.Join(dir, "basalt")
-		fmt.Fprintf(os.Stderr, "building Basalt: go build -o %s ./cmd/basalt\n", cfg.BasaltBin)
-		if err := bench.BuildBasalt(ctx, root, cfg.BasaltBin); err != nil {
-			fmt.Fprintf(os.Stderr, "memory: %v\n", err)
-			return 1
-		}
-		env.BasaltBin = "go build ./cmd/basalt"
+	cfg.RedisBin, cfg.BasaltBin, err = bench.Binaries(ctx, &env, *redisBin, *basaltBin, dir, os.Stderr)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "memory: %v\n", err)
+		return 1
 	}
 	env.Method = method(cfg, *scale)
 
