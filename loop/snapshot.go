@@ -4,6 +4,7 @@ import (
 	"math/bits"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/basaltdb/basalt/command"
 	"github.com/basaltdb/basalt/internal/hash"
@@ -29,6 +30,9 @@ import (
 // sh at that moment (its loop, or the executor while the loop is parked)
 // and must not change sh.
 type SlotEncoder func(dst []byte, sh *keyspace.Shard, db int, slot uint16) []byte
+
+// snapStepTime is how long one background imaging step may run.
+const snapStepTime = 200 * time.Microsecond
 
 // snapQueueLimit stalls background imaging while this many bytes of images
 // wait to be written.
@@ -164,16 +168,21 @@ func (l *Loop) snapStep() {
 		st.stalled = true
 		return
 	}
-	budget := 64 // slots per step, interleaved with client traffic
+	// A short slice of work per step, so client traffic between steps
+	// keeps most of the loop: the snapshot takes longer, commands wait less.
+	deadline := time.Now().Add(snapStepTime)
 	for d := range st.pending {
 		words := st.pending[d]
-		for w := 0; w < len(words) && budget > 0; w++ {
-			for words[w] != 0 && budget > 0 {
+		for w := 0; w < len(words); w++ {
+			for words[w] != 0 {
 				b := words[w] & -words[w]
 				slot := uint16(w*64 + trailingZeros(b))
 				l.snapSlot(slot)
-				budget--
 				if l.snap == nil {
+					return
+				}
+				if time.Now().After(deadline) {
+					l.send(&msg{kind: msgFunc, fn: (*Loop).snapStep})
 					return
 				}
 			}
