@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/basaltdb/basalt/internal/crypt"
 )
 
 // LoadStats summarises a Load.
@@ -242,8 +244,22 @@ func (ld *loader) loadFile(name string, last bool) (err error) {
 	var pos int64
 	// A file that starts with "REDIS" is an RDB base (or an old-style RDB
 	// preamble, followed by AOF commands).
-	if ok, err := ld.ensure(0, min(5, ld.size)); !ok || err != nil {
+	if ok, err := ld.ensure(0, min(8, ld.size)); !ok || err != nil {
 		return err
+	}
+	// An RDB base encrypted by encryption-key-file (package crypt): only
+	// the server's RDB loader, which holds the key, can read it.
+	if crypt.IsEncrypted(ld.buf) {
+		if ld.opts.LoadRDB == nil {
+			return fmt.Errorf("Error reading the RDB base file %s, AOF loading aborted: the file is encrypted", name)
+		}
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
+		if err := ld.opts.LoadRDB(f, name); err != nil {
+			return fmt.Errorf("Error reading the RDB base file %s, AOF loading aborted: %w", name, err)
+		}
+		return nil
 	}
 	if ld.size >= 5 && bytes.Equal(ld.buf[:5], []byte("REDIS")) {
 		for {

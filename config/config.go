@@ -72,6 +72,9 @@ type Config struct {
 	SnapshotRetention int
 	SnapshotDir       string
 	Restore           string
+	// EncryptionKeyFile names a 256-bit key file ("" for none): RDB files
+	// Basalt writes are then encrypted (package internal/crypt).
+	EncryptionKeyFile string
 
 	// The append-only log (package aof). AppendOnly is fixed at start-up
 	// until the log rewrite exists; AppendFsync may change at run time.

@@ -691,7 +691,7 @@ func TestGetPatternsMatchRedis(t *testing.T) {
 	for _, tt := range tests {
 		var got []string
 		for _, kv := range c.Get(tt.pattern) {
-			if !slices.Contains([]string{"loops", "snapshot-schedule", "snapshot-retention", "snapshot-dir", "restore"}, kv[0]) { // Basalt's own directives
+			if !slices.Contains([]string{"loops", "snapshot-schedule", "snapshot-retention", "snapshot-dir", "restore", "encryption-key-file"}, kv[0]) { // Basalt's own directives
 				got = append(got, kv[0])
 			}
 		}

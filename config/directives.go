@@ -84,6 +84,7 @@ var directives = [...]directive{
 		return ""
 	}, get: func(c *Config) string { return c.SnapshotDir }},
 	stringDirective("restore", immutable, func(c *Config) *string { return &c.Restore }),
+	stringDirective("encryption-key-file", immutable, func(c *Config) *string { return &c.EncryptionKeyFile }),
 	// Encoding thresholds. Each has Redis 7.0's old "ziplist" name as an
 	// alias sharing the value; both appear in CONFIG GET *, as in Redis.
 	sizeDirective("hash-max-listpack-entries", false, func(c *Config) *int64 { return &c.Limits.HashMaxListpackEntries }),

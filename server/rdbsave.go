@@ -15,6 +15,7 @@ import (
 
 	"github.com/basaltdb/basalt/command"
 	"github.com/basaltdb/basalt/config"
+	"github.com/basaltdb/basalt/internal/crypt"
 	"github.com/basaltdb/basalt/keyspace"
 	"github.com/basaltdb/basalt/loop"
 	"github.com/basaltdb/basalt/rdb"
@@ -110,8 +111,11 @@ func (s *Server) endSave(bg bool, dirty int64, err error) {
 }
 
 // writeRDBTemp writes a complete RDB file at tmp (body adds the records)
-// and fsyncs it; on failure tmp is removed.
-func writeRDBTemp(tmp string, body func(w *rdb.Writer) error) error {
+// and fsyncs it; on failure tmp is removed. With a key (encryption-key-file)
+// the file is encrypted: rdb.Writer -> bufio -> crypt writer -> file, each
+// flushed in that order, and the crypt writer closed (final chunk) before
+// the fsync.
+func writeRDBTemp(tmp string, key []byte, body func(w *rdb.Writer) error) error {
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return fmt.Errorf("Failed opening the temp file %s for saving: %w", tmp, err)
@@ -121,7 +125,17 @@ func writeRDBTemp(tmp string, body func(w *rdb.Writer) error) error {
 		os.Remove(tmp)
 		return fmt.Errorf("Write error saving DB on disk: %w", err)
 	}
-	bw := bufio.NewWriterSize(f, 1<<20)
+	var dst io.Writer = f
+	var enc io.WriteCloser
+	if key != nil {
+		// The crypt writer buffers a chunk and writes whole sealed
+		// chunks, so the file itself needs no buffer of its own.
+		if enc, err = crypt.NewWriter(f, key); err != nil {
+			return fail(err)
+		}
+		dst = enc
+	}
+	bw := bufio.NewWriterSize(dst, 1<<20)
 	w, err := rdb.NewWriter(bw, rdbAux())
 	if err != nil {
 		return fail(err)
@@ -134,6 +148,11 @@ func writeRDBTemp(tmp string, body func(w *rdb.Writer) error) error {
 	}
 	if err := bw.Flush(); err != nil {
 		return fail(err)
+	}
+	if enc != nil {
+		if err := enc.Close(); err != nil {
+			return fail(err)
+		}
 	}
 	if err := f.Sync(); err != nil {
 		return fail(err)
@@ -150,7 +169,7 @@ func writeRDBTemp(tmp string, body func(w *rdb.Writer) error) error {
 func (s *Server) writeRDBFile(cfg *config.Config, body func(w *rdb.Writer) error) error {
 	dir := cfg.Dir
 	tmp := filepath.Join(dir, fmt.Sprintf("temp-%d-%d.rdb", os.Getpid(), s.rdb.tmpSeq.Add(1)))
-	if err := writeRDBTemp(tmp, body); err != nil {
+	if err := writeRDBTemp(tmp, s.encKey, body); err != nil {
 		return err
 	}
 	final := filepath.Join(dir, cfg.DBFilename)
@@ -382,11 +401,23 @@ func (s *Server) loadRDBFile(cfg *config.Config, eng *loop.Engine, path string, 
 
 // readRDB loads an RDB stream (dbfilename, or an AOF base with keys) into
 // eng's shards; keys whose time is up are skipped, as Redis's master
-// does. Only before the loops serve.
+// does. An encrypted file (package crypt) is decrypted with the server's
+// key; a plain one loads as is, so enabling encryption keeps an existing
+// dump loadable. Only before the loops serve.
 func (s *Server) readRDB(r io.Reader, name string, cfg *config.Config, eng *loop.Engine) error {
+	br := bufio.NewReaderSize(r, 1<<20)
+	var src io.Reader = br
+	var cr io.Reader
+	if head, _ := br.Peek(len(crypt.Magic)); crypt.IsEncrypted(head) {
+		if s.encKey == nil {
+			return fmt.Errorf("%s is encrypted: set encryption-key-file", name)
+		}
+		cr = crypt.NewReader(br, s.encKey, name)
+		src = cr
+	}
 	now := time.Now().UnixMilli()
 	var loaded, expired int64
-	err := rdb.Load(bufio.NewReaderSize(r, 1<<20), name, &cfg.Limits, func(db int, key []byte, v rdb.Value, expireMs int64) error {
+	err := rdb.Load(src, name, &cfg.Limits, func(db int, key []byte, v rdb.Value, expireMs int64) error {
 		if db >= cfg.Databases {
 			return fmt.Errorf("FATAL: Data file was created with a Redis server configured to handle more than %d databases. Exiting", cfg.Databases)
 		}
@@ -405,6 +436,12 @@ func (s *Server) readRDB(r io.Reader, name string, cfg *config.Config, eng *loop
 		loaded++
 		return nil
 	})
+	if err == nil && cr != nil {
+		// rdb.Load stops at the RDB footer; reading on checks the
+		// encrypted stream's final chunk, so a file cut after the footer
+		// is still caught.
+		_, err = io.Copy(io.Discard, cr)
+	}
 	s.rdb.loadedKeys.Add(loaded)
 	s.rdb.expiredKeys.Add(expired)
 	return err

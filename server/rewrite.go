@@ -98,7 +98,7 @@ func (s *Server) rewriteAOF() error {
 	dir := filepath.Join(cfg.Dir, cfg.AppendDirName)
 	tmp := filepath.Join(dir, fmt.Sprintf("temp-rewriteaof-bg-%d.aof", os.Getpid()))
 	var rotErr error
-	err := writeRDBTemp(tmp, func(w *rdb.Writer) error {
+	err := writeRDBTemp(tmp, s.encKey, func(w *rdb.Writer) error {
 		return s.snapshotInto(w, func() { rotErr = s.aof.Rotate() })
 	})
 	if rotErr != nil {

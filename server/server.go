@@ -5,6 +5,7 @@ package server
 
 import (
 	"fmt"
+	"github.com/basaltdb/basalt/internal/crypt"
 	"log/slog"
 	"net"
 	"path/filepath"
@@ -55,6 +56,9 @@ type Server struct {
 	meta     *meta.Table
 	runIDMu  sync.Once
 	runIDVal string
+	// encKey is the encryption-key-file key (nil for none), read once by
+	// New and read-only after: RDB files are written encrypted with it.
+	encKey []byte
 }
 
 // New validates nothing more (config.Load did) and builds the server.
@@ -64,6 +68,15 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	}
 	s := &Server{log: log, started: time.Now(), shutdown: make(chan struct{})}
 	s.cfg.Store(cfg)
+	if cfg.EncryptionKeyFile != "" {
+		// Loaded once: the directive is immutable, and a server that
+		// cannot read its key must not start (it would write plain files).
+		key, err := crypt.LoadKey(cfg.EncryptionKeyFile)
+		if err != nil {
+			return nil, err
+		}
+		s.encKey = key
+	}
 	s.lastSave.Store(time.Now().Unix())
 	s.table = command.Builtin()
 	s.addCommands(s.table)

@@ -86,7 +86,7 @@ func (s *Server) takeSnapshot(cfg *config.Config, at time.Time) (string, error) 
 	}
 	name := snapshotPrefix + at.UTC().Format("20060102T150405Z") + snapshotSuffix
 	tmp := filepath.Join(dir, "temp-"+name)
-	if err := writeRDBTemp(tmp, func(w *rdb.Writer) error { return s.snapshotInto(w, nil) }); err != nil {
+	if err := writeRDBTemp(tmp, s.encKey, func(w *rdb.Writer) error { return s.snapshotInto(w, nil) }); err != nil {
 		return "", err
 	}
 	final := filepath.Join(dir, name)
