@@ -68,7 +68,7 @@ type loader struct {
 	st    *LoadStats
 
 	name string
-	f    *os.File
+	f    io.ReaderAt // the file, or the plaintext of an encrypted one
 	size int64
 	buf  []byte // file bytes [base, base+len(buf))
 	base int64
@@ -244,8 +244,17 @@ func (ld *loader) loadFile(name string, last bool) (err error) {
 	var pos int64
 	// A file that starts with "REDIS" is an RDB base (or an old-style RDB
 	// preamble, followed by AOF commands).
-	if ok, err := ld.ensure(0, min(8, ld.size)); !ok || err != nil {
+	if ok, err := ld.ensure(0, min(9, ld.size)); !ok || err != nil {
 		return err
+	}
+	encrypted := crypt.IsAppendOnly(ld.buf)
+	if encrypted {
+		if err := ld.decrypt(path, name, last); err != nil {
+			return err
+		}
+		if ok, err := ld.ensure(0, min(5, ld.size)); !ok || err != nil {
+			return err
+		}
 	}
 	// An RDB base encrypted by encryption-key-file (package crypt): only
 	// the server's RDB loader, which holds the key, can read it.
@@ -348,6 +357,11 @@ func (ld *loader) loadFile(name string, last bool) (err error) {
 		ld.st.Bytes += ld.size
 		return nil
 	}
+	if encrypted {
+		// Chunks hold whole group-commit writes: a command cut inside
+		// complete chunks is damage, not a crash.
+		return fmt.Errorf("Bad file format reading the append only file %s: the decrypted data ends inside a command", name)
+	}
 
 	// A torn tail: an incomplete entry, or a MULTI never closed.
 	what := "incomplete command"
@@ -375,6 +389,39 @@ func (ld *loader) loadFile(name string, last bool) (err error) {
 	logf("AOF %s loaded anyway because aof-load-truncated is enabled", name)
 	ld.st.Bytes += valid
 	ld.st.Truncated = true
+	return nil
+}
+
+// decrypt replaces the file being loaded by its plaintext (an incr file
+// written with encryption-key-file). A torn last chunk is the torn tail of
+// an encrypted file: cut off under the same rule as a torn command.
+func (ld *loader) decrypt(path, name string, last bool) error {
+	if ld.opts.Key == nil {
+		return fmt.Errorf("The append only file %s is encrypted: set encryption-key-file", name)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("Unrecoverable error reading the append only file %s: %w", name, err)
+	}
+	plain, _, torn, err := crypt.OpenAppend(ld.opts.Key, data, name)
+	if err != nil {
+		return fmt.Errorf("Bad file format reading the append only file %s: %w", name, err)
+	}
+	if torn < int64(len(data)) {
+		switch {
+		case !last:
+			return fmt.Errorf("Unexpected end of file reading the append only file %s at offset %d (incomplete encrypted chunk): the truncated file is not the last file", name, torn)
+		case !ld.opts.LoadTruncated:
+			return fmt.Errorf("Unexpected end of file reading the append only file %s at offset %d (incomplete encrypted chunk): set aof-load-truncated yes", name, torn)
+		}
+		ld.opts.logf("!!! Warning: short read while loading the AOF file %s!!!", name)
+		ld.opts.logf("!!! Truncating the AOF %s at offset %d !!!", name, torn)
+		if err := truncateFile(path, torn); err != nil {
+			return fmt.Errorf("Error truncating the AOF file %s: %w", name, err)
+		}
+		ld.st.Truncated = true
+	}
+	ld.f, ld.size, ld.base, ld.buf, ld.short = bytes.NewReader(plain), int64(len(plain)), 0, ld.buf[:0], false
 	return nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/basaltdb/basalt/internal/crypt"
 	"github.com/basaltdb/basalt/internal/oserr"
 	"github.com/valyala/bytebufferpool"
 	"golang.org/x/sys/unix"
@@ -29,6 +30,10 @@ type Options struct {
 	// Logf receives warnings (may be nil). Called from Load's caller and
 	// from the committer goroutine.
 	Logf func(format string, args ...any)
+	// Key, when set (encryption-key-file), encrypts the incr files this
+	// log creates and appends to (package crypt's append-only format);
+	// Load then needs it to read them.
+	Key []byte
 	// LoadRDB, when set, loads an RDB base file that holds keys (a
 	// directory rewritten by Redis, or by Basalt's rewrite): r reads the
 	// whole file, named name. Without it such a base is refused.
@@ -121,6 +126,12 @@ type Log struct {
 	rotN    int64
 	rotSeq  uint64
 	rotFile *os.File
+	// sealer encrypts each write to the incr file (encryption-key-file);
+	// rotSealer is the one for rotFile. Committer goroutine only, after
+	// open.
+	sealer    *crypt.Sealer
+	rotSealer *crypt.Sealer
+	sealed    []byte
 
 	curSize, baseSize atomic.Int64
 	inflightLen       atomic.Int64 // bytes the committer holds but has not written
@@ -169,13 +180,19 @@ func open(opts Options, h *hooks) (*Log, error) {
 			}
 		}
 		seq++
-		e := manifestEntry{Name: incrName(opts.FileName, seq), Seq: seq, Type: typeIncr}
-		if err := createFile(opts.Dir, e.Name, nil); err != nil {
+		if err := addIncr(opts, m, seq); err != nil {
 			return nil, err
 		}
-		m.Incr = append(m.Incr, e)
-		if err := writeManifest(opts.Dir, opts.FileName, m); err != nil {
+	} else if opts.Key != nil {
+		// Encryption turned on over a plain log: new writes go to a new,
+		// encrypted incr file.
+		last := m.Incr[len(m.Incr)-1].Name
+		if b, err := readPrefix(filepath.Join(opts.Dir, last), 9); err != nil {
 			return nil, err
+		} else if len(b) > 0 && !crypt.IsAppendOnly(b) {
+			if err := addIncr(opts, m, m.maxIncrSeq()+1); err != nil {
+				return nil, err
+			}
 		}
 	}
 	l := &Log{
@@ -202,6 +219,10 @@ func open(opts Options, h *hooks) (*Log, error) {
 	}
 	l.fd = int(l.f.Fd())
 	l.man = m
+	if err := l.openSealer(filepath.Join(opts.Dir, last)); err != nil {
+		l.f.Close()
+		return nil, err
+	}
 	l.policy.Store(int32(opts.Fsync))
 	l.pending = l.pool.Get()
 	if h != nil {
@@ -209,6 +230,45 @@ func open(opts Options, h *hooks) (*Log, error) {
 	}
 	go l.commit()
 	return l, nil
+}
+
+// addIncr creates incr file seq (with its header when encrypted) and
+// lists it last in m, on disk too.
+func addIncr(opts Options, m *manifest, seq int64) error {
+	e := manifestEntry{Name: incrName(opts.FileName, seq), Seq: seq, Type: typeIncr}
+	hdr, err := incrContent(opts)
+	if err != nil {
+		return err
+	}
+	if err := createFile(opts.Dir, e.Name, hdr); err != nil {
+		return err
+	}
+	m.Incr = append(m.Incr, e)
+	return writeManifest(opts.Dir, opts.FileName, m)
+}
+
+// readPrefix reads up to n bytes from the start of path.
+func readPrefix(path string, n int) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("Can't open the append-only file %s: %w", filepath.Base(path), err)
+	}
+	defer f.Close()
+	b := make([]byte, n)
+	k, err := io.ReadFull(f, b)
+	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+		return nil, err
+	}
+	return b[:k], nil
+}
+
+// incrContent is what a new incr file starts with: nothing, or the
+// header of an encrypted append-only file.
+func incrContent(opts Options) ([]byte, error) {
+	if opts.Key == nil {
+		return nil, nil
+	}
+	return crypt.NewAppendHeader(opts.Key)
 }
 
 func incrName(fileName string, seq int64) string {
@@ -227,7 +287,11 @@ func createLayout(opts Options) (*manifest, error) {
 	if err := createFile(opts.Dir, base.Name, content); err != nil {
 		return nil, err
 	}
-	if err := createFile(opts.Dir, incr.Name, nil); err != nil {
+	hdr, err := incrContent(opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := createFile(opts.Dir, incr.Name, hdr); err != nil {
 		return nil, err
 	}
 	m := &manifest{Base: &base, Incr: []manifestEntry{incr}}
@@ -260,7 +324,11 @@ func CreateFromBase(opts Options, src string) error {
 	if err := createFile(opts.Dir, base.Name, content); err != nil {
 		return err
 	}
-	if err := createFile(opts.Dir, incr.Name, nil); err != nil {
+	hdr, err := incrContent(opts)
+	if err != nil {
+		return err
+	}
+	if err := createFile(opts.Dir, incr.Name, hdr); err != nil {
 		return err
 	}
 	return writeManifest(opts.Dir, opts.FileName, &manifest{Base: &base, Incr: []manifestEntry{incr}})
@@ -379,18 +447,19 @@ func (l *Log) Close() error {
 
 // committer state, owned by the commit goroutine.
 type committer struct {
-	inflight    *bytebufferpool.ByteBuffer // taken from pending, not yet written
-	inflightN   int64                      // Append calls in it
-	inflightSeq uint64                     // seq of its last batch
-	size        int64                      // size of the incr file
-	synced      int64                      // size of the incr file known fsynced
-	lastFsync   time.Time                  // when the last everysec fsync began
-	failing     bool
-	retryAt     time.Time
-	backoff     time.Duration
-	lastErrLog  time.Time
-	fsyncBusy   bool     // a background fsync is running
-	switchTo    *os.File // Rotate's new incr file, once inflight is written
+	inflight     *bytebufferpool.ByteBuffer // taken from pending, not yet written
+	inflightN    int64                      // Append calls in it
+	inflightSeq  uint64                     // seq of its last batch
+	size         int64                      // size of the incr file
+	synced       int64                      // size of the incr file known fsynced
+	lastFsync    time.Time                  // when the last everysec fsync began
+	failing      bool
+	retryAt      time.Time
+	backoff      time.Duration
+	lastErrLog   time.Time
+	fsyncBusy    bool     // a background fsync is running
+	switchTo     *os.File // Rotate's new incr file, once inflight is written
+	switchSealer *crypt.Sealer
 }
 
 // commit is the committer goroutine: each round takes everything pending,
@@ -421,6 +490,7 @@ func (l *Log) commit() {
 			c.inflightN += l.rotN
 			c.inflightSeq = max(c.inflightSeq, l.rotSeq)
 			c.switchTo, l.rotFile, l.rotData = l.rotFile, nil, nil
+			c.switchSealer, l.rotSealer = l.rotSealer, nil
 			l.inflightLen.Store(int64(len(c.inflight.B)))
 		} else if c.switchTo == nil && len(l.pending.B) > 0 && (!c.failing || closing || !now.Before(c.retryAt)) {
 			if c.inflight == nil {
@@ -511,6 +581,10 @@ func (l *Log) flush(c *committer, policy Policy) {
 		}
 	}
 	buf := c.inflight.B
+	if l.sealer != nil {
+		l.sealed = l.sealer.Seal(l.sealed[:0], buf)
+		buf = l.sealed
+	}
 	before := c.size
 	var n int
 	var err error
@@ -530,12 +604,19 @@ func (l *Log) flush(c *committer, policy Policy) {
 			l.fsyncs.Add(1)
 		}
 	}
+	if werr != nil && l.sealer != nil {
+		l.sealer.Unseal() // the chunk is sealed again on the retry
+	}
 	if werr != nil {
 		// Take back what reached the file (Redis does so for partial
 		// writes): after a failed fdatasync the kernel may have dropped the
 		// dirty pages, so the whole batch is written again.
 		if n > 0 {
-			if terr := l.f.Truncate(before); terr != nil {
+			if terr := l.f.Truncate(before); terr != nil && l.sealer != nil {
+				// A partial encrypted chunk cannot be completed: the file
+				// keeps it and the next load reports the damage.
+				l.opts.logf("Could not remove a short write from the encrypted append-only file: ftruncate: %s", oserr.Strerror(errnoOf(terr)))
+			} else if terr != nil {
 				// It stays in the file: consume it so nothing is written twice.
 				l.opts.logf("Could not remove short write from the append-only file. Redis may refuse to load the AOF the next time it starts. ftruncate: %s", oserr.Strerror(errnoOf(terr)))
 				c.size += int64(n)
@@ -572,6 +653,34 @@ func (l *Log) flush(c *committer, policy Policy) {
 	}
 }
 
+// openSealer prepares the encryption of appends to the incr file at path
+// (nothing without a key): it continues after the file's chunks.
+func (l *Log) openSealer(path string) error {
+	if l.opts.Key == nil {
+		if b, err := readPrefix(path, 9); err == nil && crypt.IsAppendOnly(b) {
+			return fmt.Errorf("The append only file %s is encrypted: set encryption-key-file", filepath.Base(path))
+		}
+		return nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	_, chunks, torn, err := crypt.OpenAppend(l.opts.Key, data, filepath.Base(path))
+	if err != nil {
+		return err
+	}
+	if torn != int64(len(data)) {
+		return fmt.Errorf("The append only file %s ends inside an encrypted chunk at offset %d", filepath.Base(path), torn)
+	}
+	s, err := crypt.NewSealer(l.opts.Key, data[:crypt.HeaderLen], chunks)
+	if err != nil {
+		return err
+	}
+	l.sealer = s
+	return nil
+}
+
 // switchFile makes the old incr file durable whatever the policy and
 // continues in the one Rotate created.
 func (l *Log) switchFile(c *committer) {
@@ -585,7 +694,8 @@ func (l *Log) switchFile(c *committer) {
 	}
 	l.f.Close()
 	l.f, l.fd = c.switchTo, int(c.switchTo.Fd())
-	c.switchTo = nil
+	l.sealer = c.switchSealer
+	c.switchTo, c.switchSealer = nil, nil
 	c.size, c.synced = 0, 0
 }
 
@@ -606,7 +716,17 @@ func (l *Log) Rotate() error {
 	}
 	seq++
 	e := manifestEntry{Name: incrName(l.opts.FileName, seq), Seq: seq, Type: typeIncr}
-	if err := createFile(l.opts.Dir, e.Name, nil); err != nil {
+	hdr, err := incrContent(l.opts)
+	if err != nil {
+		return err
+	}
+	var sealer *crypt.Sealer
+	if hdr != nil {
+		if sealer, err = crypt.NewSealer(l.opts.Key, hdr, 0); err != nil {
+			return err
+		}
+	}
+	if err := createFile(l.opts.Dir, e.Name, hdr); err != nil {
 		return err
 	}
 	f, err := os.OpenFile(filepath.Join(l.opts.Dir, e.Name), os.O_WRONLY|os.O_APPEND, 0o644)
@@ -624,7 +744,7 @@ func (l *Log) Rotate() error {
 	l.rotData, l.pending = l.pending, l.pool.Get()
 	l.rotN, l.nBatch = l.nBatch, 0
 	l.rotSeq = l.seq
-	l.rotFile = f
+	l.rotFile, l.rotSealer = f, sealer
 	l.mu.Unlock()
 	select {
 	case l.wake <- struct{}{}:

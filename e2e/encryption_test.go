@@ -189,3 +189,37 @@ func TestEncryptionAOFBase(t *testing.T) {
 		t.Fatalf("AOF base without a key: got:\n%s", out)
 	}
 }
+
+// TestEncryptionAOFIncr: with a key, the incr files hold no plaintext; a
+// kill -9 and restart keeps every acknowledged write; without the key the
+// log is refused.
+func TestEncryptionAOFIncr(t *testing.T) {
+	kind := requireBasalt(t)
+	key := writeKeyFile(t, t.TempDir(), "k", 0x5a)
+	dir := t.TempDir()
+	srv := startDurable(t, kind, dir, "--appendonly", "yes", "--appendfsync", "always", "--encryption-key-file", key)
+	c := srv.dial(t)
+	writeSeq(t, c, typesWriteSequence(31, 600))
+	mustCall(t, c, "SET", "secret-incr-key", "secret-incr-value")
+	want := dumpDataset(t, c)
+	c.Close()
+	srv.kill()
+	entries, _ := os.ReadDir(filepath.Join(dir, "appendonlydir"))
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(dir, "appendonlydir", e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasSuffix(e.Name(), ".incr.aof") && (bytes.Contains(data, []byte("secret-incr")) || bytes.Contains(data, []byte("SELECT"))) {
+			t.Fatalf("%s holds plaintext", e.Name())
+		}
+	}
+	again := startDurable(t, kind, dir, "--appendonly", "yes", "--encryption-key-file", key)
+	ac := again.dial(t)
+	compareDatasets(t, "before the kill", want, "restarted", dumpDataset(t, ac), 10*time.Second)
+	ac.Close()
+	again.kill()
+	if out := expectNoStart(t, kind, dir, "--appendonly", "yes"); !strings.Contains(out, "encrypted") {
+		t.Errorf("start without the key should name the encrypted file:\n%s", out)
+	}
+}

@@ -23,6 +23,7 @@ func (s *Server) aofOptions(cfg *config.Config, eng *loop.Engine) aof.Options {
 		NoRDBPreamble: !cfg.AOFUseRDBPreamble,
 		Logf:          func(f string, a ...any) { s.log.Warn(fmt.Sprintf(f, a...)) },
 		OnDurable:     eng.Durable,
+		Key:           s.encKey,
 	}
 }
 

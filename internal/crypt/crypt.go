@@ -60,6 +60,8 @@ const (
 	DefaultChunkSize = 64 << 10
 	// KeySize is the key length in bytes.
 	KeySize = 32
+	// HeaderLen is the length of a file header.
+	HeaderLen = headerLen
 )
 
 // Error kinds, for errors.Is on a *Error.
