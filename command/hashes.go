@@ -52,14 +52,7 @@ func hashSpecs() []*Spec {
 // hashOf returns e's hash, or nil for a missing key; on another type it
 // replies WRONGTYPE and returns ok false.
 func hashOf(c *Ctx, e *keyspace.Entry) (h *hashes.Hash, ok bool) {
-	if e == nil {
-		return nil, true
-	}
-	if e.Kind != keyspace.KindHash {
-		c.Out.Error(ErrWrongType)
-		return nil, false
-	}
-	return e.Obj.(*hashes.Hash), true
+	return aggregateOf[*hashes.Hash](c, e, keyspace.KindHash)
 }
 
 // hashCreate makes key an empty listpack hash (the caller knows it is

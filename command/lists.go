@@ -74,14 +74,7 @@ const (
 // listOf returns e's list (nil for a missing key); false after replying
 // WRONGTYPE.
 func listOf(c *Ctx, e *keyspace.Entry) (*lists.List, bool) {
-	if e == nil {
-		return nil, true
-	}
-	if e.Kind != keyspace.KindList {
-		c.Out.Error(ErrWrongType)
-		return nil, false
-	}
-	return e.Obj.(*lists.List), true
+	return aggregateOf[*lists.List](c, e, keyspace.KindList)
 }
 
 // listCreate stores a new empty list at key, which must be absent.
@@ -90,14 +83,6 @@ func listCreate(c *Ctx, key []byte) *lists.List {
 	l := lists.New(c.Limits)
 	e.Kind, e.Str, e.Obj = keyspace.KindList, nil, l
 	return l
-}
-
-// listDeleteIfEmpty removes key once its list is empty: Redis never
-// keeps empty aggregates.
-func listDeleteIfEmpty(c *Ctx, key []byte, l *lists.List) {
-	if l.Len() == 0 {
-		c.Shard(key).Delete(c.DB, key)
-	}
 }
 
 // listRangeLong is getRangeLongFromObjectOrReply with msg for both a
@@ -223,7 +208,7 @@ func listPop(c *Ctx, head bool) {
 		}
 	}
 	c.Effect(c.Args...)
-	listDeleteIfEmpty(c, key, l)
+	deleteIfEmpty(c, key, l)
 }
 
 // listPopOne pops from the head or the tail; the view lasts until the
@@ -382,7 +367,7 @@ func ltrimCmd(c *Ctx) {
 	if ltrim+rtrim > 0 {
 		c.Effect(c.Args...)
 	}
-	listDeleteIfEmpty(c, key, l)
+	deleteIfEmpty(c, key, l)
 	c.Out.OK()
 }
 
@@ -403,7 +388,7 @@ func lremCmd(c *Ctx) {
 	removed := l.Remove(c.Args[3], int(count))
 	if removed > 0 {
 		c.Effect(c.Args...)
-		listDeleteIfEmpty(c, key, l)
+		deleteIfEmpty(c, key, l)
 	}
 	c.Out.Int(int64(removed))
 }
@@ -549,7 +534,7 @@ func listMoveNoEffect(c *Ctx, fromHead, toHead bool) bool {
 		dl.PushTail(v)
 	}
 	c.Out.Bulk(v)
-	listDeleteIfEmpty(c, src, sl)
+	deleteIfEmpty(c, src, sl)
 	return true
 }
 
@@ -655,7 +640,7 @@ func listMpopServe(c *Ctx, key []byte, l *lists.List, head bool, count int64) {
 	}
 	var tmp [20]byte
 	c.Effect(listPopName(head), key, datatypes.AppendInt(tmp[:0], n))
-	listDeleteIfEmpty(c, key, l)
+	deleteIfEmpty(c, key, l)
 }
 
 // listPopName is the command an element pop from that end replays as.

@@ -45,7 +45,7 @@ func listBpopServe(c *Ctx, key []byte, l *lists.List, head bool) {
 	c.Out.Bulk(key)
 	c.Out.Bulk(listPopOne(l, head))
 	c.Effect(listPopName(head), key)
-	listDeleteIfEmpty(c, key, l)
+	deleteIfEmpty(c, key, l)
 }
 
 // listReady returns key's list when it holds one (lists are never kept

@@ -79,14 +79,7 @@ func sintercardKeys(args [][]byte, dst []int) []int {
 // setOf returns e's set; it replies WRONGTYPE when e holds another type.
 // A nil e gives (nil, true).
 func setOf(c *Ctx, e *keyspace.Entry) (*sets.Set, bool) {
-	if e == nil {
-		return nil, true
-	}
-	if e.Kind != keyspace.KindSet {
-		c.Out.Error(ErrWrongType)
-		return nil, false
-	}
-	return e.Obj.(*sets.Set), true
+	return aggregateOf[*sets.Set](c, e, keyspace.KindSet)
 }
 
 // setCreate adds key (absent) holding a new empty set and returns it.
@@ -232,9 +225,7 @@ func smoveCmd(c *Ctx) {
 		c.Out.Int(0)
 		return
 	}
-	if ss.Len() == 0 {
-		c.Shard(src).Delete(c.DB, src)
-	}
+	deleteIfEmpty(c, src, ss)
 	if ds == nil {
 		ds = setCreate(c, dst)
 	}

@@ -145,9 +145,7 @@ func spopCmd(c *Ctx) {
 	s.Remove(m)
 	c.Effect([]byte("SREM"), key, m)
 	c.Out.Bulk(m)
-	if s.Len() == 0 {
-		c.Shard(key).Delete(c.DB, key)
-	}
+	deleteIfEmpty(c, key, s)
 }
 
 // spopCount is spopWithCountCommand.

@@ -103,14 +103,7 @@ func zsetStoreKeys(args [][]byte, dst []int) []int {
 // zsetOf returns e's sorted set; it replies WRONGTYPE when e holds another
 // type. A nil e gives (nil, true).
 func zsetOf(c *Ctx, e *keyspace.Entry) (*zsets.ZSet, bool) {
-	if e == nil {
-		return nil, true
-	}
-	if e.Kind != keyspace.KindZSet {
-		c.Out.Error(ErrWrongType)
-		return nil, false
-	}
-	return e.Obj.(*zsets.ZSet), true
+	return aggregateOf[*zsets.ZSet](c, e, keyspace.KindZSet)
 }
 
 // zsetScore is m's score in z, where a nil z (a missing key) holds nothing.
@@ -143,14 +136,6 @@ func zsetStore(c *Ctx, dst []byte, z *zsets.ZSet) bool {
 	}
 	e.Kind, e.Str, e.Obj, e.Enc = keyspace.KindZSet, nil, z, keyspace.EncRaw
 	return true
-}
-
-// zsetDeleteIfEmpty removes key when its set became empty (Redis never
-// keeps empty aggregates).
-func zsetDeleteIfEmpty(c *Ctx, key []byte, z *zsets.ZSet) {
-	if z.Len() == 0 {
-		c.Shard(key).Delete(c.DB, key)
-	}
 }
 
 // zsetStrtod is strtod as zslParseRange uses it: leading spaces skipped,
@@ -369,7 +354,7 @@ func zremCmd(c *Ctx) {
 		}
 	}
 	if deleted > 0 {
-		zsetDeleteIfEmpty(c, key, z)
+		deleteIfEmpty(c, key, z)
 		c.Effect(c.Args...)
 	}
 	c.Out.Int(int64(deleted))

@@ -95,7 +95,7 @@ func zpopGeneric(c *Ctx, keys [][]byte, max, emitKey bool, count int64, nested, 
 		return true
 	})
 	z.DeleteRanks(lo, hi)
-	zsetDeleteIfEmpty(c, key, z)
+	deleteIfEmpty(c, key, z)
 	// Replayed as ZPOPMIN/ZPOPMAX key count, as Redis propagates every
 	// pop variant.
 	name := "ZPOPMIN"

@@ -248,7 +248,7 @@ func zremrangeGeneric(c *Ctx, rangeType int) {
 		return
 	}
 	removed := z.DeleteRanks(lo, hi)
-	zsetDeleteIfEmpty(c, key, z)
+	deleteIfEmpty(c, key, z)
 	c.Effect(c.Args...)
 	c.Out.Int(int64(removed))
 }

@@ -1,6 +1,8 @@
 package loop
 
 import (
+	"bytes"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -73,31 +75,21 @@ type waitKey struct {
 func newBlocked(c *command.Ctx, spec *command.Spec, db, proto int) *blocked {
 	b := &blocked{spec: spec, args: copyArgs(c.Args), db: db, proto: proto, deadline: c.BlockDeadline}
 	for _, k := range c.BlockKeys {
-		dup := false
-		for _, w := range b.waitKeys {
-			if string(w) == string(k) {
-				dup = true
-				break
-			}
-		}
-		if !dup {
+		if !b.waits(k) {
 			b.waitKeys = append(b.waitKeys, append([]byte(nil), k...))
 		}
 	}
 	for _, p := range spec.Keys(b.args, nil) {
-		k := b.args[p]
-		waited := false
-		for _, w := range b.waitKeys {
-			if string(w) == string(k) {
-				waited = true
-				break
-			}
-		}
-		if !waited {
+		if k := b.args[p]; !b.waits(k) {
 			b.extra = append(b.extra, k)
 		}
 	}
 	return b
+}
+
+// waits reports whether key is one of the keys b waits on.
+func (b *blocked) waits(key []byte) bool {
+	return slices.ContainsFunc(b.waitKeys, func(w []byte) bool { return bytes.Equal(w, key) })
 }
 
 // register adds b to the waiter lists of the loops owning its keys. The
@@ -251,12 +243,7 @@ func (l *Loop) serveElsewhere(b *blocked, key []byte, sm *command.SlotMap) {
 	e := l.eng
 	set := []*Loop{l}
 	for _, k := range b.extra {
-		o := e.loops[slotOwner(sm, k)]
-		found := false
-		for _, x := range set {
-			found = found || x == o
-		}
-		if !found {
+		if o := e.loops[slotOwner(sm, k)]; !slices.Contains(set, o) {
 			set = append(set, o)
 		}
 	}
@@ -361,11 +348,7 @@ func (l *Loop) unregister(b *blocked) {
 	var sent []int
 	for _, k := range b.waitKeys {
 		o := slotOwner(sm, k)
-		dup := false
-		for _, s := range sent {
-			dup = dup || s == o
-		}
-		if dup {
+		if slices.Contains(sent, o) {
 			continue
 		}
 		sent = append(sent, o)

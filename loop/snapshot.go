@@ -176,7 +176,7 @@ func (l *Loop) snapStep() {
 		for w := 0; w < len(words); w++ {
 			for words[w] != 0 {
 				b := words[w] & -words[w]
-				slot := uint16(w*64 + trailingZeros(b))
+				slot := uint16(w*64 + bits.TrailingZeros64(b))
 				l.snapSlot(slot)
 				if l.snap == nil {
 					return
@@ -231,7 +231,7 @@ func (l *Loop) snapAll() {
 		for _, words := range st.pending {
 			for w, x := range words {
 				if x != 0 {
-					l.snapSlot(uint16(w*64 + trailingZeros(x&-x)))
+					l.snapSlot(uint16(w*64 + bits.TrailingZeros64(x&-x)))
 					found = true
 					break
 				}
@@ -256,5 +256,3 @@ func (l *Loop) snapKeys(spec *command.Spec, args [][]byte) {
 		l.snapSlot(hash.Slot(args[p]))
 	}
 }
-
-func trailingZeros(x uint64) int { return bits.TrailingZeros64(x) }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/basaltdb/basalt/command"
 	"github.com/basaltdb/basalt/config"
+	"github.com/basaltdb/basalt/datatypes"
 	"github.com/basaltdb/basalt/internal/crypt"
 	"github.com/basaltdb/basalt/keyspace"
 	"github.com/basaltdb/basalt/loop"
@@ -84,6 +85,15 @@ func (s *Server) beginSave(bg bool) bool {
 		st.bgRunning.Store(true)
 	}
 	return true
+}
+
+// endSnapshot ends a snapshot begun with beginSave(false) that is not a
+// save of dbfilename (AOF rewrite, scheduled snapshot): it only frees the
+// slot for the next one.
+func (s *Server) endSnapshot() {
+	s.rdb.mu.Lock()
+	s.rdb.saving = false
+	s.rdb.mu.Unlock()
 }
 
 // endSave records the outcome of a save that covered the changes up to
@@ -261,7 +271,7 @@ func (s *Server) saveParked(c *command.Ctx) error {
 
 // cmdBgsave is BGSAVE [SCHEDULE].
 func (s *Server) cmdBgsave(c *command.Ctx) {
-	if len(c.Args) > 2 || len(c.Args) == 2 && !equalFold(c.Args[1], "schedule") {
+	if len(c.Args) > 2 || len(c.Args) == 2 && !datatypes.EqualFoldC(c.Args[1], "schedule") {
 		c.Out.Error(command.ErrSyntax)
 		return
 	}
@@ -471,20 +481,4 @@ func (s *Server) infoRDB(b []byte) []byte {
 	b = kv(b, "rdb_last_load_keys_expired", st.expiredKeys.Load())
 	b = kv(b, "rdb_last_load_keys_loaded", st.loadedKeys.Load())
 	return b
-}
-
-func equalFold(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := range b {
-		c := b[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != s[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -70,9 +70,7 @@ func (s *Server) startRewrite() bool {
 	s.log.Info("Background append only file rewriting started")
 	go func() {
 		err := s.rewriteAOF()
-		s.rdb.mu.Lock()
-		s.rdb.saving = false
-		s.rdb.mu.Unlock()
+		s.endSnapshot()
 		s.rw.mu.Lock()
 		s.rw.lastSecs = int64(time.Since(s.rw.start).Seconds())
 		if err != nil {

@@ -56,9 +56,7 @@ func (s *Server) snapshotCron(now time.Time) {
 	s.lastScheduled = now
 	go func() {
 		path, err := s.takeSnapshot(cfg, now)
-		s.rdb.mu.Lock()
-		s.rdb.saving = false
-		s.rdb.mu.Unlock()
+		s.endSnapshot()
 		if err != nil {
 			s.log.Warn("Scheduled snapshot failed", "err", err)
 			return
