@@ -213,6 +213,9 @@ type Ctx struct {
 	// ScopeAll commands; keyspace handlers must not use it.
 	Sess *Session
 	Spec *Spec
+	// Events, when set, receives the keyspace events of the command
+	// (events.go): nil while nobody listens.
+	Events Events
 
 	// DenyBlocking is set where a blocking command must not block (inside
 	// MULTI/EXEC or a script): it then replies as Redis does there.

@@ -33,6 +33,7 @@ const (
 	KindSet
 	KindZSet
 	KindHash
+	KindStream
 )
 
 func (k Kind) String() string {
@@ -47,6 +48,8 @@ func (k Kind) String() string {
 		return "zset"
 	case KindHash:
 		return "hash"
+	case KindStream:
+		return "stream"
 	}
 	return "none"
 }
@@ -63,6 +66,7 @@ const (
 	EncIntset
 	EncHashtable
 	EncSkiplist
+	EncStream
 )
 
 func (e Enc) String() string {
@@ -81,6 +85,8 @@ func (e Enc) String() string {
 		return "hashtable"
 	case EncSkiplist:
 		return "skiplist"
+	case EncStream:
+		return "stream"
 	}
 	return "raw"
 }
@@ -135,6 +141,12 @@ type Shard struct {
 	// (Upsert creating it, Insert); the loop sets it while clients are
 	// blocked on keys of this shard, to learn which became ready.
 	Added func(db int, key []byte)
+	// Expired, when set, is called with every key removed because its
+	// time was up (lazily by a lookup, or by ActiveExpire), after the
+	// removal: keyspace notifications ("expired"), WATCH and client
+	// tracking learn of it. The owner sets it; it runs on the goroutine
+	// that owns the shard at that moment.
+	Expired func(db int, key []byte)
 	// Hits and Misses count read lookups (INFO keyspace_hits/misses),
 	// kept by the command layer; atomic so that CONFIG RESETSTAT and INFO
 	// may touch them from any goroutine.
@@ -229,6 +241,9 @@ func (s *Shard) expire(d int, e *Entry) {
 	s.remove(d, hash.Slot(e.Key), e.Key)
 	if s.Log != nil {
 		s.Log.Append(d, []byte("DEL"), e.Key)
+	}
+	if s.Expired != nil {
+		s.Expired(d, e.Key)
 	}
 }
 
