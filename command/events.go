@@ -51,9 +51,12 @@ type Events interface {
 	// Notify is notifyKeyspaceEvent.
 	Notify(class NotifyClass, event string, db int, key []byte)
 	// Flushed is touchAllWatchedKeysInDb for FLUSHDB/FLUSHALL (db -1:
-	// every database) and the tracking flush of FLUSHDB/FLUSHALL.
+	// every database) and the tracking flush of FLUSHDB/FLUSHALL. Call it
+	// BEFORE emptying: the listener may look up which watched keys exist
+	// (the caller holds every shard: FLUSH* runs with all loops parked).
 	Flushed(db int)
-	// Swapped is SWAPDB's touchAllWatchedKeysInDb on both databases.
+	// Swapped is SWAPDB's touchAllWatchedKeysInDb on both databases,
+	// called before swapping, holding every shard like Flushed.
 	Swapped(db1, db2 int)
 }
 

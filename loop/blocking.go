@@ -215,7 +215,7 @@ func (l *Loop) serveOne(b *blocked, key []byte, sm *command.SlotMap) bool {
 	c := command.Ctx{
 		Args: b.args, Out: &w, Log: &l.log, Shards: l.eng.shards, Slots: sm, DB: b.db,
 		Now: time.Now().UnixMilli(), Rand: l.nextRand(), MaxBulkLen: cfg.ProtoMaxBulkLen, Limits: &cfg.Limits,
-		Spec: b.spec,
+		Spec: b.spec, Events: l.events(),
 	}
 	if l.snap != nil {
 		l.snapSlot(hash.Slot(key))

@@ -132,6 +132,9 @@ type Engine struct {
 	// durable is the highest log position known durable (see Durable).
 	durable   atomic.Uint64
 	replyGate atomic.Bool
+	// Listeners of keyspace events (events.go).
+	watches  watchRegistry
+	tracking trackingTable
 }
 
 // Durable records that log positions up to seq are durable and wakes the
@@ -176,6 +179,8 @@ func New(opts Options) (*Engine, error) {
 		l := &Loop{idx: i, eng: e, shard: keyspace.NewShard(cfg.Databases), clients: make(map[*client]struct{})}
 		l.durMsg = msg{kind: msgFunc, fn: (*Loop).onDurable}
 		l.shard.Log = &l.log
+		l.sink.e, l.sink.l = e, l
+		l.shard.Expired = l.keyExpired
 		l.log.Discard = opts.Effects == nil
 		l.out = make([]*batch, opts.Loops)
 		e.loops = append(e.loops, l)

@@ -50,6 +50,7 @@ type txn struct {
 // executor is the single goroutine that runs transactions.
 type executor struct {
 	eng  *Engine
+	sink eventSink // keyspace events of the transactions (events.go)
 	q    inbox
 	wake chan struct{}
 	stop chan struct{}
@@ -57,7 +58,9 @@ type executor struct {
 }
 
 func newExecutor(e *Engine) *executor {
-	return &executor{eng: e, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	x := &executor{eng: e, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	x.sink.e = x.eng
+	return x
 }
 
 // submit queues t; any goroutine may call it. It never blocks.
@@ -109,7 +112,7 @@ func (x *executor) execute(t *txn) {
 	c := &command.Ctx{
 		Args: t.args, Out: w, Log: &t.log, Shards: e.shards, Slots: sm,
 		DB: t.db, Now: e.now(), Rand: e.rand(), MaxBulkLen: e.cfg().ProtoMaxBulkLen, Limits: &e.cfg().Limits,
-		Sess: t.sess, Spec: t.spec,
+		Sess: t.sess, Spec: t.spec, Events: x.events(),
 	}
 	if t.fn != nil {
 		t.fn(c)
