@@ -17,9 +17,14 @@ func aggregateOf[T keyspace.Aggregate](c *Ctx, e *keyspace.Entry, kind keyspace.
 }
 
 // deleteIfEmpty removes key once its aggregate a is empty: Redis never
-// keeps empty aggregates.
-func deleteIfEmpty(c *Ctx, key []byte, a keyspace.Aggregate) {
-	if a.Len() == 0 {
-		c.Shard(key).Delete(c.DB, key)
+// keeps empty aggregates. It reports the "del" event, which Redis emits
+// after the command's own event (the caller's Modified covers the key);
+// it returns whether it deleted.
+func deleteIfEmpty(c *Ctx, key []byte, a keyspace.Aggregate) bool {
+	if a.Len() != 0 {
+		return false
 	}
+	c.Shard(key).Delete(c.DB, key)
+	c.Notify(NotifyGeneric, "del", key)
+	return true
 }

@@ -57,7 +57,7 @@ func stringForBits(c *Ctx, key []byte, maxbit uint64) (e *keyspace.Entry, grown 
 	}
 	n := int(maxbit>>3) + 1
 	if e == nil {
-		e, _ = sh.Upsert(c.DB, key, c.Now)
+		e, _ = c.upsert(sh, key)
 		e.Kind = keyspace.KindString
 		e.Str = make([]byte, n)
 		grown = true
@@ -88,6 +88,7 @@ func setbitCmd(c *Ctx) {
 	if grown || old != on {
 		e.Str[idx] = e.Str[idx]&^(1<<sh) | byte(on)<<sh
 		c.Effect(c.Args...)
+		c.ModifiedNotify(NotifyString, "setbit", c.Args[1])
 	}
 	c.Out.Int(old)
 }
@@ -244,15 +245,17 @@ func bitopCmd(c *Ctx) {
 	dst := c.Args[2]
 	sh := c.Shard(dst)
 	if res != nil {
-		e, _ := sh.Upsert(c.DB, dst, c.Now)
+		e, _ := c.upsert(sh, dst)
 		e.Kind, e.Str, e.Enc, e.Obj = keyspace.KindString, res, keyspace.EncRaw, nil
 		if e.Expire != 0 {
 			sh.SetExpire(c.DB, e, 0)
 		}
 		c.Effect(c.Args...)
+		c.ModifiedNotify(NotifyString, "set", dst)
 	} else if sh.Lookup(c.DB, dst, c.Now) != nil {
 		sh.Delete(c.DB, dst)
 		c.Effect(c.Args...)
+		c.ModifiedNotify(NotifyGeneric, "del", dst)
 	}
 	c.Out.Int(int64(len(res)))
 }
@@ -348,6 +351,7 @@ func bitfieldGeneric(c *Ctx, ro bool) {
 	}
 
 	var e *keyspace.Entry
+	var grown bool
 	if readonly {
 		e = c.LookupRead(args[1]) // counted even for BITFIELD, as Redis's lookupKeyRead
 		if !isString(c, e) {
@@ -358,10 +362,14 @@ func bitfieldGeneric(c *Ctx, ro bool) {
 			c.Out.Error(ErrBitfieldRO)
 			return
 		}
-		if e, _ = stringForBits(c, args[1], highest); e == nil {
+		if e, grown = stringForBits(c, args[1], highest); e == nil {
 			return
 		}
 	}
+	// dirty is Redis's changes, which decide the "setbit" event: a SET
+	// or INCRBY that did not fail and changed the field, or wrote to a
+	// string it had to create or lengthen.
+	dirty := false
 
 	w := c.Out
 	w.ArrayLen(len(ops))
@@ -405,6 +413,7 @@ func bitfieldGeneric(c *Ctx, ro bool) {
 			}
 			w.Int(ret)
 			datatypes.SetField(e.Str, o.offset, nb, uint64(nv))
+			dirty = dirty || grown || old != nv
 		} else {
 			old := datatypes.GetUnsignedField(e.Str, o.offset, nb)
 			var nv, ret uint64
@@ -432,9 +441,13 @@ func bitfieldGeneric(c *Ctx, ro bool) {
 			}
 			w.Int(int64(ret))
 			datatypes.SetField(e.Str, o.offset, nb, nv)
+			dirty = dirty || grown || old != nv
 		}
 	}
 	if changes > 0 {
 		c.Effect(c.Args...)
+	}
+	if dirty {
+		c.ModifiedNotify(NotifyString, "setbit", args[1])
 	}
 }

@@ -15,5 +15,6 @@ func Builtin() *Table {
 	t.Add(geoSpecs()...)
 	t.Add(sortSpecs()...)
 	t.Add(dumpSpecs()...)
+	t.Add(streamSpecs()...)
 	return t
 }

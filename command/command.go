@@ -216,6 +216,9 @@ type Ctx struct {
 	// Events, when set, receives the keyspace events of the command
 	// (events.go): nil while nobody listens.
 	Events Events
+	// Ready, when set, is told of keys that may serve blocked clients
+	// without having been added (SignalReady); set by the loop.
+	Ready func(db int, key []byte)
 
 	// DenyBlocking is set where a blocking command must not block (inside
 	// MULTI/EXEC or a script): it then replies as Redis does there.
@@ -253,7 +256,15 @@ func (c *Ctx) Lookup(key []byte) *keyspace.Entry {
 func (c *Ctx) LookupNoTouch(key []byte) *keyspace.Entry {
 	slot := hash.Slot(key)
 	sh := c.Shards[c.Slots[slot]]
-	return c.count(sh, sh.LookupSlotNoTouch(c.DB, slot, key, c.Now))
+	return c.count(sh, key, sh.LookupSlotNoTouch(c.DB, slot, key, c.Now), true)
+}
+
+// LookupNoNotify is LookupNoTouch without the "keymiss" event (Redis's
+// LOOKUP_NONOTIFY: OBJECT).
+func (c *Ctx) LookupNoNotify(key []byte) *keyspace.Entry {
+	slot := hash.Slot(key)
+	sh := c.Shards[c.Slots[slot]]
+	return c.count(sh, key, sh.LookupSlotNoTouch(c.DB, slot, key, c.Now), false)
 }
 
 // LookupRead is Lookup counted in keyspace_hits/misses whatever the
@@ -265,18 +276,23 @@ func (c *Ctx) LookupRead(key []byte) *keyspace.Entry {
 		sh.Hits.Add(1)
 	} else {
 		sh.Misses.Add(1)
+		c.keyMiss(key)
 	}
 	return e
 }
 
 // count adds a lookup to keyspace_hits/misses when Redis would: the key
-// lookups of read commands and of writes flagged FlagReadsKeys.
-func (c *Ctx) count(sh *keyspace.Shard, e *keyspace.Entry) *keyspace.Entry {
+// lookups of read commands and of writes flagged FlagReadsKeys. A miss
+// there is also lookupKeyRead's "keymiss" event.
+func (c *Ctx) count(sh *keyspace.Shard, key []byte, e *keyspace.Entry, notify bool) *keyspace.Entry {
 	if s := c.Spec; s != nil && s.Scope == ScopeKeys && (s.Flags&FlagWrite == 0 || s.Flags&FlagReadsKeys != 0) {
 		if e != nil {
 			sh.Hits.Add(1)
 		} else {
 			sh.Misses.Add(1)
+			if notify {
+				c.keyMiss(key)
+			}
 		}
 	}
 	return e

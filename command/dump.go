@@ -134,11 +134,12 @@ func cmdRestore(c *Ctx) {
 	if ttl != 0 && ttl <= c.Now {
 		if deleted {
 			c.Effect([]byte("DEL"), key)
+			c.ModifiedNotify(NotifyGeneric, "del", key)
 		}
 		c.Out.OK()
 		return
 	}
-	e, _ := sh.Upsert(c.DB, key, c.Now)
+	e, _ := c.upsert(sh, key)
 	e.Kind = v.Kind
 	if v.Kind == keyspace.KindString {
 		e.Obj, e.Str, e.Enc = nil, v.Str, strEnc(v.Str)
@@ -162,6 +163,7 @@ func cmdRestore(c *Ctx) {
 	} else {
 		c.Effect(c.Args...)
 	}
+	c.ModifiedNotify(NotifyGeneric, "restore", key)
 	c.Out.OK()
 }
 

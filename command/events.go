@@ -83,3 +83,13 @@ func (c *Ctx) ModifiedNotify(class NotifyClass, event string, key []byte) {
 		c.Events.Notify(class, event, c.DB, key)
 	}
 }
+
+// SignalReady reports that key (in the selected db) may now serve
+// clients blocked on it although it existed before (Redis's
+// signalKeyAsReady for streams: XADD, XGROUP DESTROY). No-op unless the
+// runner set Ctx.Ready.
+func (c *Ctx) SignalReady(key []byte) {
+	if c.Ready != nil {
+		c.Ready(c.DB, key)
+	}
+}

@@ -207,7 +207,7 @@ parsed:
 			return
 		}
 		z = zsets.NewFor(c.Limits, args[longIdx+2])
-		e, _ := sh.Upsert(c.DB, key, c.Now)
+		e, _ := c.upsert(sh, key)
 		e.Kind, e.Str, e.Obj = keyspace.KindZSet, nil, z
 	}
 	var added, updated int64
@@ -240,6 +240,10 @@ parsed:
 	}
 	if effect != nil {
 		c.Effect(effect...)
+	}
+	if added+updated > 0 {
+		// GEOADD runs as ZADD in Redis: its event is "zadd".
+		c.ModifiedNotify(NotifyZset, "zadd", key)
 	}
 	if ch {
 		c.Out.Int(added + updated)

@@ -189,6 +189,7 @@ func geoSearch(c *Ctx, srcIdx int, flags int) {
 			if sh.Lookup(c.DB, storeKey, c.Now) != nil {
 				sh.Delete(c.DB, storeKey)
 				c.Effect([]byte("DEL"), storeKey)
+				c.ModifiedNotify(NotifyGeneric, "del", storeKey)
 			}
 			c.Out.Int(0)
 		} else {
@@ -232,7 +233,11 @@ func geoSearch(c *Ctx, srcIdx int, flags int) {
 		geoReply(c.Out, pts, shape.Conversion, withDist, withHash, withCoords)
 		return
 	}
-	geoStore(c, storeKey, pts, shape.Conversion, storeDist)
+	event := "georadiusstore"
+	if flags&geoSearchStore != 0 {
+		event = "geosearchstore"
+	}
+	geoStore(c, storeKey, pts, shape.Conversion, storeDist, event)
 }
 
 // geoFromMember sets the shape's center to member's position, or replies
@@ -316,13 +321,14 @@ func geoReply(w *resp.Writer, pts []geoPoint, conv float64, withDist, withHash, 
 // geohashes, or with STOREDIST the distances in the unit), replacing
 // what was there and its TTL; an empty result deletes dst. It replies the
 // number stored.
-func geoStore(c *Ctx, dst []byte, pts []geoPoint, conv float64, storeDist bool) {
+func geoStore(c *Ctx, dst []byte, pts []geoPoint, conv float64, storeDist bool, event string) {
 	sh := c.Shard(dst)
 	existed := sh.Lookup(c.DB, dst, c.Now) != nil
 	if len(pts) == 0 {
 		if existed {
 			sh.Delete(c.DB, dst)
 			c.Effect([]byte("DEL"), dst)
+			c.ModifiedNotify(NotifyGeneric, "del", dst)
 		}
 		c.Out.Int(0)
 		return
@@ -339,7 +345,7 @@ func geoStore(c *Ctx, dst []byte, pts []geoPoint, conv float64, storeDist bool) 
 		z.Add(p.member, score, c.Limits)
 		effect = append(effect, resp.AppendDouble(nil, score), p.member)
 	}
-	zsetStore(c, dst, z)
+	zsetStore(c, dst, z, event)
 	if existed {
 		c.Effect([]byte("DEL"), dst)
 	}

@@ -58,7 +58,7 @@ func hashOf(c *Ctx, e *keyspace.Entry) (h *hashes.Hash, ok bool) {
 // hashCreate makes key an empty listpack hash (the caller knows it is
 // missing and fills it at once: Redis never keeps an empty hash).
 func hashCreate(c *Ctx, key []byte) *hashes.Hash {
-	e, _ := c.Shard(key).Upsert(c.DB, key, c.Now)
+	e, _ := c.upsert(c.Shard(key), key)
 	h := hashes.New()
 	e.Kind, e.Enc, e.Str, e.Obj = keyspace.KindHash, keyspace.EncListpack, nil, h
 	return h
@@ -95,6 +95,8 @@ func hsetGeneric(c *Ctx, replyOK bool) {
 	} else {
 		c.Out.Int(int64(created))
 	}
+	// Reported even when no field changed, as Redis does.
+	c.ModifiedNotify(NotifyHash, "hset", key)
 	c.Effect(c.Args...)
 }
 
@@ -117,6 +119,7 @@ func hsetnxCmd(c *Ctx) {
 	// Redis 7.0 converts only when it is about to write.
 	h.TryConversion(c.Args[2:4], c.Limits.HashMaxListpackValue)
 	hashSet(c, h, field, value)
+	c.ModifiedNotify(NotifyHash, "hset", key)
 	c.Out.Int(1)
 	c.Effect(c.Args...)
 }
@@ -169,6 +172,7 @@ func hdelCmd(c *Ctx) {
 	}
 	var removed [][]byte // the effect: HDEL key removed-fields...
 	deleted := 0
+	keyRemoved := false
 	for _, f := range c.Args[2:] {
 		if !h.Delete(f) {
 			continue
@@ -179,12 +183,17 @@ func hdelCmd(c *Ctx) {
 		removed = append(removed, f)
 		if h.Empty() {
 			c.Shard(key).Delete(c.DB, key)
+			keyRemoved = true
 			break
 		}
 	}
 	c.Out.Int(int64(deleted))
 	if deleted > 0 {
 		c.Effect(removed...)
+		c.ModifiedNotify(NotifyHash, "hdel", key)
+		if keyRemoved {
+			c.Notify(NotifyGeneric, "del", key)
+		}
 	}
 }
 
@@ -292,6 +301,7 @@ func hincrbyCmd(c *Ctx) {
 	}
 	var tmp [20]byte
 	hashSet(c, h, field, appendInt(tmp[:0], cur))
+	c.ModifiedNotify(NotifyHash, "hincrby", key)
 	c.Out.Int(cur)
 	c.Effect(c.Args...)
 }
@@ -332,6 +342,7 @@ func hincrbyfloatCmd(c *Ctx) {
 		h = hashCreate(c, key)
 	}
 	hashSet(c, h, field, res)
+	c.ModifiedNotify(NotifyHash, "hincrbyfloat", key)
 	c.Out.Bulk(res)
 	c.Effect([]byte("HSET"), key, field, res)
 }

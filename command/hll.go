@@ -49,7 +49,7 @@ func isHLL(c *Ctx, e *keyspace.Entry) bool {
 
 func pfaddCmd(c *Ctx) {
 	key := c.Args[1]
-	e, existed := c.Shard(key).Upsert(c.DB, key, c.Now)
+	e, existed := c.upsert(c.Shard(key), key)
 	updated := false
 	if !existed {
 		e.Kind, e.Enc, e.Str, e.Obj = keyspace.KindString, keyspace.EncRaw, hll.New(), nil
@@ -80,6 +80,7 @@ func pfaddCmd(c *Ctx) {
 	if updated {
 		hll.Invalidate(e.Str)
 		c.Effect(c.Args...)
+		c.ModifiedNotify(NotifyString, "pfadd", key)
 		c.Out.Int(1)
 		return
 	}
@@ -111,8 +112,10 @@ func pfcountCmd(c *Ctx) {
 		return
 	}
 	if computed {
-		// The cache in the value changed: Redis propagates the command.
+		// The cache in the value changed: Redis propagates the command
+		// and signals the key (WATCH, tracking) without an event.
 		c.Effect(c.Args...)
+		c.Modified(c.Args[1])
 	}
 	c.Out.Int(int64(card))
 }
@@ -148,7 +151,7 @@ func pfmergeCmd(c *Ctx) {
 		return
 	}
 	dst := c.Args[1]
-	e, existed := c.Shard(dst).Upsert(c.DB, dst, c.Now)
+	e, existed := c.upsert(c.Shard(dst), dst)
 	if !existed {
 		e.Kind, e.Str, e.Obj = keyspace.KindString, hll.New(), nil
 	}
@@ -170,6 +173,7 @@ func pfmergeCmd(c *Ctx) {
 	}
 	hll.Invalidate(e.Str)
 	c.Effect(c.Args...)
+	c.ModifiedNotify(NotifyString, "pfadd", dst)
 	c.Out.OK()
 }
 

@@ -73,11 +73,14 @@ func cmdDel(c *Ctx) {
 			continue
 		}
 		if e.Expire != 0 && e.Expire <= c.Now {
-			// What Shard.Lookup's lazy expiry would have logged.
+			// What Shard.Lookup's lazy expiry would have logged and
+			// reported.
 			c.Log.Append(c.DB, []byte("DEL"), key)
+			c.expiredOnDelete(sh, c.DB, key)
 			continue
 		}
 		removed = append(removed, key)
+		c.ModifiedNotify(NotifyGeneric, "del", key)
 	}
 	n := len(removed) - 1
 	if n > 0 {
@@ -148,8 +151,12 @@ func renameGeneric(c *Ctx, nx bool) {
 	}
 	ss.Remove(c.DB, src)
 	e.Key = append([]byte(nil), dst...)
-	ds.Insert(c.DB, e)
+	c.insert(ds, c.DB, e)
 	c.Effect(c.Args...)
+	c.Modified(src)
+	c.Modified(dst)
+	c.Notify(NotifyGeneric, "rename_from", src)
+	c.Notify(NotifyGeneric, "rename_to", dst)
 	if nx {
 		c.Out.Int(1)
 	} else {
@@ -218,7 +225,8 @@ func cmdCopy(c *Ctx) {
 		}
 		ds.Remove(dbid, dst)
 	}
-	ds.Insert(dbid, keyCloneEntry(e, dst, c.Now))
+	c.insert(ds, dbid, keyCloneEntry(e, dst, c.Now))
+	c.modifiedNotifyDB(dbid, NotifyGeneric, "copy_to", dst)
 	// Recorded in the source db, naming the destination db: what Redis
 	// propagates, and it replays the same way.
 	c.Effect(c.Args...)
@@ -252,7 +260,13 @@ func cmdMove(c *Ctx) {
 		return
 	}
 	sh.Remove(c.DB, key)
-	sh.Insert(dbid, e)
+	c.insert(sh, dbid, e)
 	c.Effect(c.Args...)
+	if c.Events != nil {
+		c.Events.Modified(c.DB, key)
+		c.Events.Modified(dbid, key)
+		c.Events.Notify(NotifyGeneric, "move_from", c.DB, key)
+		c.Events.Notify(NotifyGeneric, "move_to", dbid, key)
+	}
 	c.Out.Int(1)
 }

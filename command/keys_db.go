@@ -34,6 +34,10 @@ func cmdFlushDB(c *Ctx) {
 	if !keyFlushArgs(c) {
 		return
 	}
+	// Before emptying: listeners look up which watched keys exist.
+	if c.Events != nil {
+		c.Events.Flushed(c.DB)
+	}
 	for _, sh := range c.Shards {
 		sh.Flush(c.DB)
 	}
@@ -44,6 +48,9 @@ func cmdFlushDB(c *Ctx) {
 func cmdFlushAll(c *Ctx) {
 	if !keyFlushArgs(c) {
 		return
+	}
+	if c.Events != nil {
+		c.Events.Flushed(-1)
 	}
 	for _, sh := range c.Shards {
 		sh.Flush(-1)
@@ -68,6 +75,9 @@ func cmdSwapDB(c *Ctx) {
 		return
 	}
 	if a != b {
+		if c.Events != nil {
+			c.Events.Swapped(a, b)
+		}
 		for _, sh := range c.Shards {
 			sh.Swap(a, b)
 		}

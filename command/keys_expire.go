@@ -108,12 +108,14 @@ func expireGeneric(c *Ctx, basetime int64, seconds bool) {
 	if when <= c.Now {
 		sh.Remove(c.DB, key)
 		c.Effect([]byte("DEL"), key)
+		c.ModifiedNotify(NotifyGeneric, "del", key)
 		c.Out.Int(1)
 		return
 	}
 	sh.SetExpire(c.DB, e, when)
 	var tmp [20]byte
 	c.Effect([]byte("PEXPIREAT"), key, strconv.AppendInt(tmp[:0], when, 10))
+	c.ModifiedNotify(NotifyGeneric, "expire", key)
 	c.Out.Int(1)
 }
 
@@ -159,5 +161,6 @@ func cmdPersist(c *Ctx) {
 	}
 	sh.SetExpire(c.DB, e, 0)
 	c.Effect(c.Args...)
+	c.ModifiedNotify(NotifyGeneric, "persist", key)
 	c.Out.Int(1)
 }

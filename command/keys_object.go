@@ -62,7 +62,7 @@ func cmdObject(c *Ctx) {
 // objectLookup is Redis's objectCommandLookupOrReply: no touch, and a null
 // reply for a missing key.
 func objectLookup(c *Ctx) *keyspace.Entry {
-	e := c.LookupNoTouch(c.Args[2])
+	e := c.LookupNoNotify(c.Args[2])
 	if e == nil {
 		c.Out.Null()
 	}

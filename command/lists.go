@@ -79,7 +79,7 @@ func listOf(c *Ctx, e *keyspace.Entry) (*lists.List, bool) {
 
 // listCreate stores a new empty list at key, which must be absent.
 func listCreate(c *Ctx, key []byte) *lists.List {
-	e, _ := c.Shard(key).Upsert(c.DB, key, c.Now)
+	e, _ := c.upsert(c.Shard(key), key)
 	l := lists.New(c.Limits)
 	e.Kind, e.Str, e.Obj = keyspace.KindList, nil, l
 	return l
@@ -134,6 +134,7 @@ func listPush(c *Ctx, head, xx bool) {
 			l.PushTail(v)
 		}
 	}
+	c.ModifiedNotify(NotifyList, listPushEvent(head), key)
 	c.Effect(c.Args...)
 	c.Out.Int(int64(l.Len()))
 }
@@ -160,6 +161,7 @@ func linsertCmd(c *Ctx) {
 		c.Out.Int(-1)
 		return
 	}
+	c.ModifiedNotify(NotifyList, "linsert", c.Args[1])
 	c.Effect(c.Args...)
 	c.Out.Int(int64(l.Len()))
 }
@@ -208,7 +210,24 @@ func listPop(c *Ctx, head bool) {
 		}
 	}
 	c.Effect(c.Args...)
+	c.ModifiedNotify(NotifyList, listPopEvent(head), key)
 	deleteIfEmpty(c, key, l)
+}
+
+// listPopEvent and listPushEvent name the keyspace events of a pop or a
+// push at that end.
+func listPopEvent(head bool) string {
+	if head {
+		return "lpop"
+	}
+	return "rpop"
+}
+
+func listPushEvent(head bool) string {
+	if head {
+		return "lpush"
+	}
+	return "rpush"
 }
 
 // listPopOne pops from the head or the tail; the view lasts until the
@@ -271,6 +290,7 @@ func lsetCmd(c *Ctx) {
 		return
 	}
 	l.Set(idx, c.Args[3])
+	c.ModifiedNotify(NotifyList, "lset", c.Args[1])
 	c.Effect(c.Args...)
 	c.Out.OK()
 }
@@ -367,6 +387,8 @@ func ltrimCmd(c *Ctx) {
 	if ltrim+rtrim > 0 {
 		c.Effect(c.Args...)
 	}
+	// Redis reports "ltrim" even when nothing was trimmed.
+	c.ModifiedNotify(NotifyList, "ltrim", key)
 	deleteIfEmpty(c, key, l)
 	c.Out.OK()
 }
@@ -388,6 +410,7 @@ func lremCmd(c *Ctx) {
 	removed := l.Remove(c.Args[3], int(count))
 	if removed > 0 {
 		c.Effect(c.Args...)
+		c.ModifiedNotify(NotifyList, "lrem", key)
 		deleteIfEmpty(c, key, l)
 	}
 	c.Out.Int(int64(removed))
@@ -533,7 +556,10 @@ func listMoveNoEffect(c *Ctx, fromHead, toHead bool) bool {
 	} else {
 		dl.PushTail(v)
 	}
+	// lmoveHandlePush's event, then the pop's, as Redis orders them.
+	c.ModifiedNotify(NotifyList, listPushEvent(toHead), dst)
 	c.Out.Bulk(v)
+	c.ModifiedNotify(NotifyList, listPopEvent(fromHead), src)
 	deleteIfEmpty(c, src, sl)
 	return true
 }
@@ -640,6 +666,7 @@ func listMpopServe(c *Ctx, key []byte, l *lists.List, head bool, count int64) {
 	}
 	var tmp [20]byte
 	c.Effect(listPopName(head), key, datatypes.AppendInt(tmp[:0], n))
+	c.ModifiedNotify(NotifyList, listPopEvent(head), key)
 	deleteIfEmpty(c, key, l)
 }
 

@@ -45,6 +45,7 @@ func listBpopServe(c *Ctx, key []byte, l *lists.List, head bool) {
 	c.Out.Bulk(key)
 	c.Out.Bulk(listPopOne(l, head))
 	c.Effect(listPopName(head), key)
+	c.ModifiedNotify(NotifyList, listPopEvent(head), key)
 	deleteIfEmpty(c, key, l)
 }
 

@@ -85,24 +85,35 @@ func setOf(c *Ctx, e *keyspace.Entry) (*sets.Set, bool) {
 // setCreate adds key (absent) holding a new empty set and returns it.
 func setCreate(c *Ctx, key []byte) *sets.Set {
 	s := sets.New(c.NextRand())
-	e, _ := c.Shard(key).Upsert(c.DB, key, c.Now)
+	e, _ := c.upsert(c.Shard(key), key)
 	e.Kind, e.Str, e.Obj = keyspace.KindSet, nil, s
 	return s
 }
 
 // setStore is setKey for the STORE commands: s replaces whatever dst held
-// (any type; the TTL goes), or dst is deleted when s is empty. It reports
-// whether the keyspace changed.
-func setStore(c *Ctx, dst []byte, s *sets.Set) bool {
+// (any type; the TTL goes), with the command's event, or dst is deleted
+// ("del") when s is empty. It reports whether the keyspace changed.
+func setStore(c *Ctx, dst []byte, s *sets.Set, event string) bool {
 	sh := c.Shard(dst)
 	if s.Len() == 0 {
-		return sh.Delete(c.DB, dst)
+		return storeDeleteEmpty(c, dst)
 	}
-	e, _ := sh.Upsert(c.DB, dst, c.Now)
+	e, _ := c.upsert(sh, dst)
 	e.Kind, e.Str, e.Obj = keyspace.KindSet, nil, s
 	if e.Expire != 0 {
 		sh.SetExpire(c.DB, e, 0)
 	}
+	c.ModifiedNotify(NotifySet, event, dst)
+	return true
+}
+
+// storeDeleteEmpty is what a STORE command does with an empty result:
+// dbDelete of the destination, with "del" when it was there.
+func storeDeleteEmpty(c *Ctx, dst []byte) bool {
+	if !c.Shard(dst).Delete(c.DB, dst) {
+		return false
+	}
+	c.ModifiedNotify(NotifyGeneric, "del", dst)
 	return true
 }
 
@@ -124,6 +135,7 @@ func saddCmd(c *Ctx) {
 	}
 	if added > 0 {
 		c.Effect(c.Args...)
+		c.ModifiedNotify(NotifySet, "sadd", key)
 	}
 	c.Out.Int(int64(added))
 }
@@ -140,17 +152,23 @@ func sremCmd(c *Ctx) {
 		return
 	}
 	deleted := 0
+	keyRemoved := false
 	for _, m := range c.Args[2:] {
 		if s.Remove(m) {
 			deleted++
 			if s.Len() == 0 {
 				c.Shard(key).Delete(c.DB, key)
+				keyRemoved = true
 				break
 			}
 		}
 	}
 	if deleted > 0 {
 		c.Effect(c.Args...)
+		c.ModifiedNotify(NotifySet, "srem", key)
+		if keyRemoved {
+			c.Notify(NotifyGeneric, "del", key)
+		}
 	}
 	c.Out.Int(int64(deleted))
 }
@@ -225,11 +243,15 @@ func smoveCmd(c *Ctx) {
 		c.Out.Int(0)
 		return
 	}
+	c.Notify(NotifySet, "srem", src)
 	deleteIfEmpty(c, src, ss)
 	if ds == nil {
 		ds = setCreate(c, dst)
 	}
-	ds.Add(m, c.Limits.SetMaxIntsetEntries)
+	c.Modified(src)
+	if ds.Add(m, c.Limits.SetMaxIntsetEntries) {
+		c.ModifiedNotify(NotifySet, "sadd", dst)
+	}
 	c.Effect(c.Args...)
 	c.Out.Int(1)
 }

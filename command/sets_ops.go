@@ -74,7 +74,7 @@ func sinterGeneric(c *Ctx, keys [][]byte, dst []byte, cardOnly bool, limit int64
 	if slices.Contains(list, nil) {
 		switch {
 		case dst != nil:
-			if c.Shard(dst).Delete(c.DB, dst) {
+			if storeDeleteEmpty(c, dst) {
 				c.Effect(c.Args...)
 			}
 			c.Out.Int(0)
@@ -119,7 +119,7 @@ func sinterGeneric(c *Ctx, keys [][]byte, dst []byte, cardOnly bool, limit int64
 	case cardOnly:
 		c.Out.Int(card)
 	case dst != nil:
-		if setStore(c, dst, res) {
+		if setStore(c, dst, res, "sinterstore") {
 			c.Effect(c.Args...)
 		}
 		c.Out.Int(int64(res.Len()))
@@ -214,7 +214,11 @@ func sunionDiffGeneric(c *Ctx, keys [][]byte, dst []byte, diff bool) {
 		res.ForEach(func(m []byte) bool { c.Out.Bulk(m); return true })
 		return
 	}
-	if setStore(c, dst, res) {
+	event := "sunionstore"
+	if diff {
+		event = "sdiffstore"
+	}
+	if setStore(c, dst, res, event) {
 		c.Effect(c.Args...)
 	}
 	c.Out.Int(int64(res.Len()))

@@ -145,6 +145,7 @@ func spopCmd(c *Ctx) {
 	s.Remove(m)
 	c.Effect([]byte("SREM"), key, m)
 	c.Out.Bulk(m)
+	c.ModifiedNotify(NotifySet, "spop", key)
 	deleteIfEmpty(c, key, s)
 }
 
@@ -166,6 +167,7 @@ func spopCount(c *Ctx) {
 		return
 	}
 	size := int64(s.Len())
+	c.ModifiedNotify(NotifySet, "spop", key)
 
 	// Case 1: the whole set, replied as SUNION of the key would (its
 	// lookup counts as a read hit, as Redis's), then the key goes.
@@ -178,6 +180,7 @@ func spopCount(c *Ctx) {
 		u.ForEach(func(m []byte) bool { c.Out.Bulk(m); return true })
 		c.Shard(key).Delete(c.DB, key)
 		c.Effect([]byte("DEL"), key)
+		c.Notify(NotifyGeneric, "del", key)
 		return
 	}
 

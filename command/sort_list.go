@@ -40,6 +40,7 @@ func sortStoreList(c *Ctx, dst []byte, vals [][]byte) {
 	if len(vals) == 0 {
 		if existed {
 			sh.Delete(c.DB, dst)
+			c.ModifiedNotify(NotifyGeneric, "del", dst)
 		}
 		return
 	}
@@ -47,9 +48,11 @@ func sortStoreList(c *Ctx, dst []byte, vals [][]byte) {
 	for _, v := range vals {
 		l.PushTail(v)
 	}
-	e, _ := sh.Upsert(c.DB, dst, c.Now)
+	e, _ := c.upsert(sh, dst)
 	e.Kind, e.Str, e.Obj = keyspace.KindList, nil, l
 	if e.Expire != 0 {
 		sh.SetExpire(c.DB, e, 0)
 	}
+	// A list event class, as Redis's.
+	c.ModifiedNotify(NotifyList, "sortstore", dst)
 }

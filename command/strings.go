@@ -188,13 +188,17 @@ func setGeneric(c *Ctx, flags int, key, val, expire []byte, seconds bool, name s
 			return
 		}
 	}
-	e, _ := sh.Upsert(c.DB, key, c.Now)
+	e, _ := c.upsert(sh, key)
 	setStr(e, val)
 	switch {
 	case expire != nil:
 		sh.SetExpire(c.DB, e, ms)
 	case flags&setKeepTTL == 0 && e.Expire != 0:
 		sh.SetExpire(c.DB, e, 0)
+	}
+	c.ModifiedNotify(NotifyString, "set", key)
+	if expire != nil {
+		c.Notify(NotifyGeneric, "expire", key)
 	}
 	if flags&setGET == 0 {
 		if rep == replyOneZero {
@@ -264,13 +268,16 @@ func getexCmd(c *Ctx) {
 		// An absolute time already past deletes the key.
 		sh.Delete(c.DB, key)
 		c.Effect([]byte("DEL"), key)
+		c.ModifiedNotify(NotifyGeneric, "del", key)
 	case expire != nil:
 		sh.SetExpire(c.DB, e, ms)
 		var tmp [20]byte
 		c.Effect([]byte("PEXPIREAT"), key, appendInt(tmp[:0], ms))
+		c.ModifiedNotify(NotifyGeneric, "expire", key)
 	case flags&setPersist != 0 && e.Expire != 0:
 		sh.SetExpire(c.DB, e, 0)
 		c.Effect([]byte("PERSIST"), key)
+		c.ModifiedNotify(NotifyGeneric, "persist", key)
 	}
 }
 
@@ -288,6 +295,7 @@ func getdelCmd(c *Ctx) {
 	c.Out.Bulk(e.Str)
 	sh.Delete(c.DB, key)
 	c.Effect([]byte("DEL"), key)
+	c.ModifiedNotify(NotifyGeneric, "del", key)
 }
 
 func getsetCmd(c *Ctx) {
@@ -296,11 +304,12 @@ func getsetCmd(c *Ctx) {
 		return
 	}
 	sh := c.Shard(key)
-	e, _ := sh.Upsert(c.DB, key, c.Now)
+	e, _ := c.upsert(sh, key)
 	setStr(e, val)
 	if e.Expire != 0 {
 		sh.SetExpire(c.DB, e, 0)
 	}
+	c.ModifiedNotify(NotifyString, "set", key)
 	c.Effect([]byte("SET"), key, val)
 }
 
@@ -334,11 +343,12 @@ func msetGeneric(c *Ctx, nx bool, name string) {
 	for j := 1; j < len(c.Args); j += 2 {
 		key := c.Args[j]
 		sh := c.Shard(key)
-		e, _ := sh.Upsert(c.DB, key, c.Now)
+		e, _ := c.upsert(sh, key)
 		setStr(e, c.Args[j+1])
 		if e.Expire != 0 {
 			sh.SetExpire(c.DB, e, 0)
 		}
+		c.ModifiedNotify(NotifyString, "set", key)
 	}
 	if nx {
 		c.Out.Int(1)
@@ -381,7 +391,7 @@ func incrDecr(c *Ctx, incr int64) {
 	}
 	v := old + incr
 	if e == nil {
-		e, _ = sh.Upsert(c.DB, key, c.Now)
+		e, _ = c.upsert(sh, key)
 		e.Kind = keyspace.KindString
 		e.Str = appendInt(make([]byte, 0, 20), v)
 	} else if e.Enc == keyspace.EncInt && cap(e.Str) >= 20 {
@@ -391,6 +401,7 @@ func incrDecr(c *Ctx, incr int64) {
 		e.Str = appendInt(make([]byte, 0, 20), v)
 	}
 	e.Enc = keyspace.EncInt
+	c.ModifiedNotify(NotifyString, "incrby", key)
 	c.Out.Int(v)
 	c.Effect(c.Args...)
 }
@@ -448,11 +459,12 @@ func incrbyfloatCmd(c *Ctx) {
 	}
 	res := datatypes.AppendLongDoubleHuman(make([]byte, 0, 24), sum)
 	if e == nil {
-		e, _ = sh.Upsert(c.DB, key, c.Now)
+		e, _ = c.upsert(sh, key)
 		e.Kind = keyspace.KindString
 	}
 	e.Str = res
 	e.Enc = plainEnc(res)
+	c.ModifiedNotify(NotifyString, "incrbyfloat", key)
 	c.Out.Bulk(res)
 	c.Effect([]byte("SET"), key, res, []byte("KEEPTTL"))
 }
@@ -462,7 +474,7 @@ func appendCmd(c *Ctx) {
 	sh := c.Shard(key)
 	e := sh.Lookup(c.DB, key, c.Now)
 	if e == nil {
-		e, _ = sh.Upsert(c.DB, key, c.Now)
+		e, _ = c.upsert(sh, key)
 		setStr(e, val)
 	} else {
 		if !isString(c, e) {
@@ -474,6 +486,7 @@ func appendCmd(c *Ctx) {
 		e.Str = append(e.Str, val...)
 		e.Enc = keyspace.EncRaw
 	}
+	c.ModifiedNotify(NotifyString, "append", key)
 	c.Out.Int(int64(len(e.Str)))
 	c.Effect(c.Args...)
 }
@@ -551,7 +564,7 @@ func setrangeCmd(c *Ctx) {
 		if !checkStringLength(c, offset, int64(len(val))) {
 			return
 		}
-		e, _ = sh.Upsert(c.DB, key, c.Now)
+		e, _ = c.upsert(sh, key)
 		e.Kind = keyspace.KindString
 		e.Str = make([]byte, offset+int64(len(val)))
 	} else {
@@ -571,6 +584,7 @@ func setrangeCmd(c *Ctx) {
 	}
 	e.Enc = keyspace.EncRaw
 	copy(e.Str[offset:], val)
+	c.ModifiedNotify(NotifyString, "setrange", key)
 	c.Out.Int(int64(len(e.Str)))
 	c.Effect(c.Args...)
 }

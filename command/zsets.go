@@ -16,7 +16,7 @@ import (
 //
 //   - zsetOf(c, e) returns e's *zsets.ZSet, replying WRONGTYPE (and
 //     returning ok=false) when e holds another type; nil e gives (nil, true).
-//   - zsetStore(c, dst, z) stores z at dst as a STORE command does (setKey:
+//   - zsetStore(c, dst, z, event) stores z at dst as a STORE command does (setKey:
 //     any old value and TTL go; an empty z deletes dst instead), giving z
 //     the encoding Redis gives a stored result (zsets.ZSet.Normalize).
 //     It reports whether the keyspace changed; the caller records the
@@ -116,25 +116,28 @@ func zsetScore(z *zsets.ZSet, m []byte) (float64, bool) {
 
 // zsetCreate adds a new key holding z (the key must be absent).
 func zsetCreate(c *Ctx, key []byte, z *zsets.ZSet) {
-	e, _ := c.Shard(key).Upsert(c.DB, key, c.Now)
+	e, _ := c.upsert(c.Shard(key), key)
 	e.Kind, e.Str, e.Obj = keyspace.KindZSet, nil, z
 }
 
 // zsetStore stores z at dst as Redis's STORE variants do: the old value
 // and its TTL go; an empty z deletes dst. z gets the encoding Redis
-// gives stored results (listpack when it fits the limits). It reports whether the keyspace changed. The caller replies
-// and records the effect.
-func zsetStore(c *Ctx, dst []byte, z *zsets.ZSet) bool {
+// gives stored results (listpack when it fits the limits). It reports
+// whether the keyspace changed, with event (the command's) when stored
+// or "del" when an empty z deleted dst. The caller replies and records
+// the effect.
+func zsetStore(c *Ctx, dst []byte, z *zsets.ZSet, event string) bool {
 	sh := c.Shard(dst)
 	if z.Len() == 0 {
-		return sh.Delete(c.DB, dst)
+		return storeDeleteEmpty(c, dst)
 	}
 	z.Normalize(c.Limits)
-	e, existed := sh.Upsert(c.DB, dst, c.Now)
+	e, existed := c.upsert(sh, dst)
 	if existed && e.Expire != 0 {
 		sh.SetExpire(c.DB, e, 0)
 	}
 	e.Kind, e.Str, e.Obj, e.Enc = keyspace.KindZSet, nil, z, keyspace.EncRaw
+	c.ModifiedNotify(NotifyZset, event, dst)
 	return true
 }
 
@@ -315,6 +318,11 @@ func zaddGeneric(c *Ctx, incrCmd bool) {
 	}
 	if added+updated > 0 {
 		c.Effect(c.Args...)
+		if incr {
+			c.ModifiedNotify(NotifyZset, "zincr", key)
+		} else {
+			c.ModifiedNotify(NotifyZset, "zadd", key)
+		}
 	}
 reply:
 	if incr {
@@ -354,6 +362,7 @@ func zremCmd(c *Ctx) {
 		}
 	}
 	if deleted > 0 {
+		c.ModifiedNotify(NotifyZset, "zrem", key)
 		deleteIfEmpty(c, key, z)
 		c.Effect(c.Args...)
 	}

@@ -108,7 +108,8 @@ func zsetOpGeneric(c *Ctx, dst []byte, numkeysIdx int, op int, cardOnly bool) {
 	src := make([]zsetSrc, setnum)
 	j := numkeysIdx + 1
 	for i := range src {
-		e := c.Lookup(args[j])
+		// lookupKeyRead also for the STORE forms: counted, and "keymiss".
+		e := c.LookupRead(args[j])
 		if e != nil {
 			switch e.Kind {
 			case keyspace.KindZSet:
@@ -247,7 +248,14 @@ func zsetOpGeneric(c *Ctx, dst []byte, numkeysIdx int, op int, cardOnly bool) {
 	switch {
 	case dst != nil:
 		n := res.Len()
-		if zsetStore(c, dst, res) {
+		event := "zunionstore"
+		switch op {
+		case zopInter:
+			event = "zinterstore"
+		case zopDiff:
+			event = "zdiffstore"
+		}
+		if zsetStore(c, dst, res, event) {
 			c.Effect(c.Args...)
 		}
 		c.Out.Int(int64(n))

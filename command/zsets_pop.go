@@ -95,6 +95,11 @@ func zpopGeneric(c *Ctx, keys [][]byte, max, emitKey bool, count int64, nested, 
 		return true
 	})
 	z.DeleteRanks(lo, hi)
+	if max {
+		c.ModifiedNotify(NotifyZset, "zpopmax", key)
+	} else {
+		c.ModifiedNotify(NotifyZset, "zpopmin", key)
+	}
 	deleteIfEmpty(c, key, z)
 	// Replayed as ZPOPMIN/ZPOPMAX key count, as Redis propagates every
 	// pop variant.

@@ -174,7 +174,7 @@ func zrangeGeneric(c *Ctx, argStart int, dst []byte, rangeType, dir int) {
 				return true
 			})
 		}
-		if zsetStore(c, dst, res) {
+		if zsetStore(c, dst, res, "zrangestore") {
 			c.Effect(c.Args...)
 		}
 		c.Out.Int(int64(res.Len()))
@@ -248,6 +248,14 @@ func zremrangeGeneric(c *Ctx, rangeType int) {
 		return
 	}
 	removed := z.DeleteRanks(lo, hi)
+	switch rangeType {
+	case zrRank:
+		c.ModifiedNotify(NotifyZset, "zremrangebyrank", key)
+	case zrScore:
+		c.ModifiedNotify(NotifyZset, "zremrangebyscore", key)
+	default:
+		c.ModifiedNotify(NotifyZset, "zremrangebylex", key)
+	}
 	deleteIfEmpty(c, key, z)
 	c.Effect(c.Args...)
 	c.Out.Int(int64(removed))

@@ -14,6 +14,10 @@ type Limits struct {
 	// of a listpack node, -1..-5 caps its bytes at 4, 8, 16, 32, 64 KiB.
 	ListMaxListpackSize int64
 	HLLSparseMaxBytes   int64 // hll-sparse-max-bytes
+	// StreamNodeMaxBytes and StreamNodeMaxEntries cap a stream's listpack
+	// node (stream-node-max-bytes, stream-node-max-entries); 0 is no cap.
+	StreamNodeMaxBytes   int64
+	StreamNodeMaxEntries int64
 }
 
 // DefaultLimits are redis-server 7.0's defaults.
@@ -26,5 +30,7 @@ func DefaultLimits() Limits {
 		ZSetMaxListpackValue:   64,
 		ListMaxListpackSize:    -2,
 		HLLSparseMaxBytes:      3000,
+		StreamNodeMaxBytes:     4096,
+		StreamNodeMaxEntries:   100,
 	}
 }

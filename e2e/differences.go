@@ -79,7 +79,7 @@ func differences() []Difference {
 // basaltFeatures lists the features Basalt implements, for scripts that
 // say "!requires FEATURE". Add a feature here when its commands land.
 func basaltFeatures() []string {
-	return []string{"strings", "bitmaps", "keys", "lists", "hashes", "sets", "zsets", "hll", "geo", "sort"}
+	return []string{"strings", "bitmaps", "keys", "lists", "hashes", "sets", "zsets", "hll", "geo", "sort", "streams", "transactions"}
 }
 
 // lookupDifference returns the compare rule for args: the matching entry

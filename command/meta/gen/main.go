@@ -59,6 +59,8 @@ var commandNames = []string{
 	"GEORADIUSBYMEMBER", "GEORADIUS_RO", "GEORADIUSBYMEMBER_RO",
 	"SORT", "SORT_RO", "BGREWRITEAOF",
 	"DUMP", "RESTORE", "SAVE", "BGSAVE",
+	"XADD", "XRANGE", "XREVRANGE", "XLEN", "XDEL", "XTRIM", "XREAD", "XGROUP", "XREADGROUP",
+	"XACK", "XPENDING", "XCLAIM", "XAUTOCLAIM", "XINFO", "XSETID",
 }
 
 // node is a parsed RESP3 value; it mirrors meta.Node.
