@@ -49,20 +49,23 @@ soak:
 
 # In-memory and AOF (always, everysec) tables, the data-types table, the
 # memory table, then the persistence tables (start-up on a 1M-key RDB and
-# AOF; BGSAVE and BGREWRITEAOF under writes: time, peak RSS). Every step
+# AOF; BGSAVE and BGREWRITEAOF under writes: time, peak RSS), then the
+# features table (EVALSHA, XADD, pub/sub fan-out). Every step
 # runs even if an earlier one failed (e.g. a command Basalt lacks: its cells
 # say error); the target fails at the end if any did. See bench/README.md.
 BENCH_ARGS ?= -aof always,everysec -aof-dir /var/tmp
 DATATYPES_ARGS ?=
 MEMORY_ARGS ?=
 PERSIST_ARGS ?= -data-dir /var/tmp
+FEATURES_ARGS ?=
 bench:
 	@status=0; \
 	set -x; \
 	$(GO) run ./bench/cmd/sidebyside $(BENCH_ARGS) || status=1; echo; \
 	$(GO) run ./bench/cmd/sidebyside -inmemory=false -datatypes $(DATATYPES_ARGS) || status=1; echo; \
 	$(GO) run ./bench/cmd/memory $(MEMORY_ARGS) || status=1; echo; \
-	$(GO) run ./bench/cmd/persist $(PERSIST_ARGS) || status=1; \
+	$(GO) run ./bench/cmd/persist $(PERSIST_ARGS) || status=1; echo; \
+	$(GO) run ./bench/cmd/features $(FEATURES_ARGS) || status=1; \
 	exit $$status
 
 clean:
