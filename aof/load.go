@@ -73,11 +73,15 @@ type loader struct {
 	buf  []byte // file bytes [base, base+len(buf))
 	base int64
 
-	cur   []span   // the arguments of the command being parsed
-	tx    []span   // the arguments of the queued MULTI commands
-	txN   []int    // argument count of each queued command
-	args  [][]byte // what apply gets
-	short bool     // the entry ran past the end of the file
+	// Used by the parsing goroutine only, while a file's commands are
+	// replayed: buf and base above, and these.
+	cur   []span // the arguments of the command being parsed
+	tx    []span // the arguments of the queued MULTI commands
+	txN   []int  // argument count of each queued command
+	short bool   // the entry ran past the end of the file
+
+	args [][]byte    // what apply gets
+	free chan *cmdBatch // the batches not in flight, reused from file to file
 }
 
 // formatError is damage in the middle of a file.
@@ -209,16 +213,6 @@ func (ld *loader) entry(keep, start int64) (end int64, cmd bool, ok bool, err er
 	return p, true, true, nil
 }
 
-// argsOf turns spans into slices of the read buffer.
-func (ld *loader) argsOf(spans []span) [][]byte {
-	ld.args = ld.args[:0]
-	for _, s := range spans {
-		i := s.off - ld.base
-		ld.args = append(ld.args, ld.buf[i:i+s.n:i+s.n])
-	}
-	return ld.args
-}
-
 func (ld *loader) run(args [][]byte, off int64) error {
 	ld.st.Commands++
 	if err := ld.apply(args); err != nil {
@@ -257,17 +251,16 @@ func (ld *loader) loadFile(name string, last bool) (err error) {
 		}
 	}
 	// An RDB base encrypted by encryption-key-file (package crypt): only
-	// the server's RDB loader, which holds the key, can read it.
+	// the server's RDB loader, which holds the key, can read it, and it
+	// reads the whole file.
 	if crypt.IsEncrypted(ld.buf) {
 		if ld.opts.LoadRDB == nil {
 			return fmt.Errorf("Error reading the RDB base file %s, AOF loading aborted: the file is encrypted", name)
 		}
-		if _, err := f.Seek(0, io.SeekStart); err != nil {
-			return err
-		}
-		if err := ld.opts.LoadRDB(f, name); err != nil {
+		if _, err := ld.opts.LoadRDB(io.NewSectionReader(ld.f, 0, ld.size), name); err != nil {
 			return fmt.Errorf("Error reading the RDB base file %s, AOF loading aborted: %w", name, err)
 		}
+		ld.st.Bytes += ld.size
 		return nil
 	}
 	if ld.size >= 5 && bytes.Equal(ld.buf[:5], []byte("REDIS")) {
@@ -278,16 +271,18 @@ func (ld *loader) loadFile(name string, last bool) (err error) {
 				break
 			}
 			if rerr == errRDBNotSupported && ld.opts.LoadRDB != nil {
-				// A base with keys: the RDB loader reads the whole file
-				// (an old-style preamble followed by commands is not
-				// supported this way).
-				if _, err := f.Seek(0, io.SeekStart); err != nil {
-					return err
-				}
-				if err := ld.opts.LoadRDB(f, name); err != nil {
+				// An RDB with keys: a base file, or the preamble of an
+				// old-style AOF whose commands follow it, as Redis's
+				// loadSingleAppendOnlyFile reads them.
+				n, err := ld.opts.LoadRDB(io.NewSectionReader(ld.f, 0, ld.size), name)
+				if err != nil {
 					return fmt.Errorf("Error reading the RDB base file %s, AOF loading aborted: %w", name, err)
 				}
-				return nil
+				if n < 9 || n > ld.size {
+					return fmt.Errorf("Error reading the RDB base file %s, AOF loading aborted: the RDB loader reported %d bytes of %d", name, n, ld.size)
+				}
+				pos, ld.base, ld.buf = n, n, ld.buf[:0]
+				break
 			}
 			var re *rdbError
 			if errors.As(rerr, &re) && re.off >= int64(len(ld.buf)) && int64(len(ld.buf)) < ld.size {
@@ -300,60 +295,12 @@ func (ld *loader) loadFile(name string, last bool) (err error) {
 		}
 	}
 
-	valid := pos      // end of the last complete command or transaction
-	inTx := false     // a MULTI is open
-	var txStart int64 // where it began
-	for pos < ld.size {
-		keep := pos
-		if inTx {
-			keep = txStart
-		}
-		end, cmd, ok, err := ld.entry(keep, pos)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			break // ld.short: a torn tail
-		}
-		if !cmd {
-			pos = end
-			if !inTx {
-				valid = end
-			}
-			continue
-		}
-		i := ld.cur[0].off - ld.base
-		name0 := ld.buf[i : i+ld.cur[0].n]
-		switch {
-		case inTx && bytes.EqualFold(name0, []byte("EXEC")):
-			k := 0
-			for _, n := range ld.txN {
-				if err := ld.run(ld.argsOf(ld.tx[k:k+n]), txStart); err != nil {
-					return err
-				}
-				k += n
-			}
-			inTx = false
-			valid = end
-		case inTx:
-			ld.tx = append(ld.tx, ld.cur...)
-			ld.txN = append(ld.txN, len(ld.cur))
-		case bytes.EqualFold(name0, []byte("MULTI")):
-			inTx, txStart = true, pos
-			ld.tx, ld.txN = ld.tx[:0], ld.txN[:0]
-		case bytes.EqualFold(name0, []byte("EXEC")):
-			// EXEC without MULTI: Redis replies an error to its fake client
-			// and goes on, so it is skipped.
-			valid = end
-		default:
-			if err := ld.run(ld.argsOf(ld.cur), pos); err != nil {
-				return err
-			}
-			valid = end
-		}
-		pos = end
+	res, err := ld.replay(pos)
+	if err != nil {
+		return err
 	}
-	if !ld.short && !inTx {
+	valid, inTx := res.valid, res.inTx
+	if !res.short && !inTx {
 		ld.st.Bytes += ld.size
 		return nil
 	}
@@ -365,7 +312,7 @@ func (ld *loader) loadFile(name string, last bool) (err error) {
 
 	// A torn tail: an incomplete entry, or a MULTI never closed.
 	what := "incomplete command"
-	if !ld.short {
+	if !res.short {
 		what = "MULTI without EXEC"
 	}
 	logf := ld.opts.Logf
@@ -390,6 +337,194 @@ func (ld *loader) loadFile(name string, last bool) (err error) {
 	ld.st.Bytes += valid
 	ld.st.Truncated = true
 	return nil
+}
+
+// Parsing and applying overlap: a second goroutine parses the file into
+// batches of commands (their arguments copied out of the read buffer) while
+// the caller's goroutine applies them, in file order. pipeDepth batches
+// circulate; one is flushed at batchBytes of arguments or batchCmds
+// commands.
+const (
+	pipeDepth  = 4
+	batchBytes = 256 << 10
+	batchCmds  = 4096
+)
+
+// cmdBatch is a run of parsed commands: command j has argc[j] arguments, whose
+// lengths follow one another in lens and whose bytes follow one another in
+// data, and is reported at file offset offs[j] if it fails (a transaction's
+// commands at its MULTI).
+type cmdBatch struct {
+	data []byte
+	lens []int
+	argc []int
+	offs []int64
+}
+
+// parseResult is how the command part of a file ended.
+type parseResult struct {
+	valid int64 // end of the last complete command or transaction
+	inTx  bool  // a MULTI is open at the end
+	short bool  // the last entry runs past the end of the file
+	err   error // damage, or a read error
+}
+
+// replay parses the file from pos on a goroutine of its own and applies
+// what it parses on this one. It returns how the file ended, or the first
+// error: an apply error stops the parsing; a parse error is returned once
+// every command before the damage has been applied, as a sequential
+// replay would.
+func (ld *loader) replay(pos int64) (parseResult, error) {
+	if ld.free == nil {
+		ld.free = make(chan *cmdBatch, pipeDepth)
+		for range pipeDepth {
+			ld.free <- &cmdBatch{}
+		}
+	}
+	out := make(chan *cmdBatch, pipeDepth)
+	stop := make(chan struct{})
+	var res parseResult
+	go func() {
+		defer close(out)
+		res = ld.parse(pos, out, stop)
+	}()
+	var err error
+	for b := range out {
+		if err == nil {
+			if err = ld.applyBatch(b); err != nil {
+				close(stop)
+			}
+		}
+		b.data, b.lens, b.argc, b.offs = b.data[:0], b.lens[:0], b.argc[:0], b.offs[:0]
+		if cap(b.data) > 4*batchBytes {
+			b.data = nil // a huge argument went through: don't keep its buffer
+		}
+		ld.free <- b // cannot block: only pipeDepth batches exist
+	}
+	if err == nil {
+		err = res.err
+	}
+	return res, err
+}
+
+// applyBatch applies b's commands in order.
+func (ld *loader) applyBatch(b *cmdBatch) error {
+	p, k := 0, 0
+	for j, n := range b.argc {
+		ld.args = ld.args[:0]
+		for _, l := range b.lens[k : k+n] {
+			ld.args = append(ld.args, b.data[p:p+l:p+l])
+			p += l
+		}
+		k += n
+		if err := ld.run(ld.args, b.offs[j]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// parse reads the commands from pos to the end of the file into batches
+// sent on out; it stops early when stop is closed. It runs on its own
+// goroutine and alone uses the read buffer and the span slices.
+func (ld *loader) parse(pos int64, out chan<- *cmdBatch, stop <-chan struct{}) parseResult {
+	var b *cmdBatch
+	select {
+	case b = <-ld.free:
+	case <-stop:
+		return parseResult{}
+	}
+	// send hands b over, and takes the next batch unless last.
+	send := func(last bool) bool {
+		select {
+		case out <- b:
+		case <-stop:
+			return false
+		}
+		if last {
+			return true
+		}
+		select {
+		case b = <-ld.free:
+			return true
+		case <-stop:
+			return false
+		}
+	}
+	// emit copies one command's arguments into b.
+	emit := func(spans []span, off int64) bool {
+		for _, sp := range spans {
+			i := sp.off - ld.base
+			b.data = append(b.data, ld.buf[i:i+sp.n]...)
+			b.lens = append(b.lens, int(sp.n))
+		}
+		b.argc = append(b.argc, len(spans))
+		b.offs = append(b.offs, off)
+		return (len(b.data) < batchBytes && len(b.argc) < batchCmds) || send(false)
+	}
+
+	valid := pos      // end of the last complete command or transaction
+	inTx := false     // a MULTI is open
+	var txStart int64 // where it began
+	end := func(err error) parseResult {
+		if len(b.argc) == 0 {
+			ld.free <- b // cannot block, as in replay
+		} else if !send(true) {
+			return parseResult{}
+		}
+		return parseResult{valid: valid, inTx: inTx, short: ld.short, err: err}
+	}
+	for pos < ld.size {
+		keep := pos
+		if inTx {
+			keep = txStart
+		}
+		next, cmd, ok, err := ld.entry(keep, pos)
+		if err != nil {
+			return end(err)
+		}
+		if !ok {
+			break // ld.short: a torn tail
+		}
+		if !cmd {
+			pos = next
+			if !inTx {
+				valid = next
+			}
+			continue
+		}
+		i := ld.cur[0].off - ld.base
+		name0 := ld.buf[i : i+ld.cur[0].n]
+		switch {
+		case inTx && bytes.EqualFold(name0, []byte("EXEC")):
+			k := 0
+			for _, n := range ld.txN {
+				if !emit(ld.tx[k:k+n], txStart) {
+					return parseResult{}
+				}
+				k += n
+			}
+			inTx = false
+			valid = next
+		case inTx:
+			ld.tx = append(ld.tx, ld.cur...)
+			ld.txN = append(ld.txN, len(ld.cur))
+		case bytes.EqualFold(name0, []byte("MULTI")):
+			inTx, txStart = true, pos
+			ld.tx, ld.txN = ld.tx[:0], ld.txN[:0]
+		case bytes.EqualFold(name0, []byte("EXEC")):
+			// EXEC without MULTI: Redis replies an error to its fake client
+			// and goes on, so it is skipped.
+			valid = next
+		default:
+			if !emit(ld.cur, pos) {
+				return parseResult{}
+			}
+			valid = next
+		}
+		pos = next
+	}
+	return end(nil)
 }
 
 // decrypt replaces the file being loaded by its plaintext (an incr file

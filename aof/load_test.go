@@ -2,12 +2,16 @@ package aof
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/basaltdb/basalt/rdb"
 )
 
 // writeDir writes an AOF directory: files in load order (the first one a
@@ -297,4 +301,184 @@ func FuzzLoad(f *testing.F) {
 			t.Fatalf("reload: %v %+v %q vs %q", err, st2, c1.got, c2.got)
 		}
 	})
+}
+
+// rdbWithKeys is an RDB (version 10) holding string keys in database 0,
+// its CRC64 set: the preamble of an old-style AOF.
+func rdbWithKeys(kv ...string) []byte {
+	b := []byte("REDIS0010\xfa\x09redis-ver\x067.0.15\xfe\x00")
+	str := func(s string) {
+		if len(s) < 64 {
+			b = append(b, byte(len(s)))
+		} else {
+			b = append(b, 0x80, byte(len(s)>>24), byte(len(s)>>16), byte(len(s)>>8), byte(len(s)))
+		}
+		b = append(b, s...)
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		b = append(b, 0) // string
+		str(kv[i])
+		str(kv[i+1])
+	}
+	b = append(b, rdbOpEOF)
+	return append(b, binary.LittleEndian.AppendUint64(nil, rdbCRC(b))...)
+}
+
+// rdbHook is a LoadRDB that reads the RDB with package rdb (which reads
+// ahead in blocks and seeks back over the excess) and records each key as
+// an "RDB key value" command.
+func rdbHook(c *collect) func(io.ReadSeeker, string) (int64, error) {
+	return func(f io.ReadSeeker, name string) (int64, error) {
+		err := rdb.Load(f, name, nil, func(db int, key []byte, v rdb.Value, _ int64) error {
+			return c.apply([][]byte{[]byte("RDB"), key, v.Str})
+		})
+		if err != nil {
+			return 0, err
+		}
+		return f.Seek(0, io.SeekCurrent)
+	}
+}
+
+// TestLoadRDBPreambleWithKeys: an old-style AOF (Redis before 7.0, moved
+// into the directory as its base by Upgrade) that is an RDB holding keys
+// followed by commands loads both parts, as Redis 7.0 does; then the incr
+// files.
+func TestLoadRDBPreambleWithKeys(t *testing.T) {
+	big := strings.Repeat("x", 2*loadChunk+3) // the RDB reader reads past the footer
+	preamble := rdbWithKeys("a", "1", "big", big)
+	tail := cat(resp("SET", "b", "2"), resp("MULTI"), resp("INCR", "n"), resp("EXEC"), resp("SET", "big", "small"))
+	for _, name := range []string{"appendonly.aof", "appendonly.aof.1.base.rdb"} {
+		opts := testOpts(t)
+		var c collect
+		opts.LoadRDB = rdbHook(&c)
+		writeDir(t, opts.Dir, true, cat(preamble, tail), resp("DEL", "a"))
+		if name == "appendonly.aof" { // as Upgrade leaves it
+			os.Rename(filepath.Join(opts.Dir, "appendonly.aof.1.base.rdb"), filepath.Join(opts.Dir, name))
+			m := &manifest{Base: &manifestEntry{Name: name, Seq: 1, Type: typeBase},
+				Incr: []manifestEntry{{Name: incrName("appendonly.aof", 2), Seq: 2, Type: typeIncr}}}
+			os.WriteFile(filepath.Join(opts.Dir, "appendonly.aof.manifest"), []byte(m.String()), 0o644)
+		}
+		st, err := Load(opts, c.apply)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		want := []string{"RDB a 1", "RDB big " + big, "SET b 2", "INCR n", "SET big small", "DEL a"}
+		if strings.Join(c.got, "\n") != strings.Join(want, "\n") {
+			t.Fatalf("%s: got %.200q", name, c.got)
+		}
+		if st.Commands != 4 || st.Bytes != int64(len(preamble)+len(tail)+len(resp("DEL", "a"))) || st.Truncated {
+			t.Fatalf("%s: stats %+v", name, st)
+		}
+	}
+
+	// A torn tail after the preamble is cut back to the last complete
+	// command, never into the RDB part.
+	for _, cut := range []int{len(preamble), len(preamble) + 3, len(preamble) + len(resp("SET", "b", "2")) + 5} {
+		opts := testOpts(t)
+		opts.LoadTruncated = true
+		var c collect
+		opts.LoadRDB = rdbHook(&c)
+		content := cat(preamble, tail)[:cut]
+		writeDir(t, opts.Dir, true, content)
+		st, err := Load(opts, c.apply)
+		if err != nil {
+			t.Fatalf("cut %d: %v", cut, err)
+		}
+		valid := len(preamble)
+		if cut > len(preamble)+len(resp("SET", "b", "2")) {
+			valid += len(resp("SET", "b", "2"))
+		}
+		path := filepath.Join(opts.Dir, "appendonly.aof.1.base.rdb")
+		if size := fileSize(t, path); size != int64(valid) || st.Truncated != (cut != valid) || st.Bytes != int64(valid) {
+			t.Fatalf("cut %d: size %d, want %d; stats %+v", cut, size, valid, st)
+		}
+	}
+
+	// Without the hook such a file is refused; a hook that reports a
+	// length the file cannot hold is an error, not a guess.
+	opts := testOpts(t)
+	writeDir(t, opts.Dir, true, cat(preamble, tail))
+	var c collect
+	if _, err := Load(opts, c.apply); err == nil || !strings.Contains(err.Error(), "RDB base files are not supported yet") {
+		t.Fatal(err)
+	}
+	opts.LoadRDB = func(io.ReadSeeker, string) (int64, error) { return int64(len(preamble) + len(tail) + 1), nil }
+	if _, err := Load(opts, c.apply); err == nil || !strings.Contains(err.Error(), "the RDB loader reported") {
+		t.Fatal(err)
+	}
+	opts.LoadRDB = func(io.ReadSeeker, string) (int64, error) { return 0, errors.New("boom") }
+	if _, err := Load(opts, c.apply); err == nil || err.Error() != "Error reading the RDB base file appendonly.aof.1.base.rdb, AOF loading aborted: boom" {
+		t.Fatal(err)
+	}
+}
+
+// TestLoadManyFiles: more files than the parser has batches in flight,
+// empty ones and ones that end inside a batch or exactly at its end, and
+// commands bigger than a batch; everything arrives once, in order.
+func TestLoadManyFiles(t *testing.T) {
+	opts := testOpts(t)
+	var files [][]byte
+	var want []string
+	n := 0
+	for f := range 3 * pipeDepth {
+		var content []byte
+		k := (f % 4) * batchCmds / 2 // 0, half, one and one and a half batches
+		for range k {
+			content = append(content, resp("SET", fmt.Sprint("k", n), "v")...)
+			want = append(want, fmt.Sprint("SET k", n, " v"))
+			n++
+		}
+		if f%5 == 2 {
+			big := strings.Repeat("b", batchBytes*5+1)
+			content = append(content, resp("SET", "big", big)...)
+			want = append(want, "SET big "+big)
+		}
+		files = append(files, content)
+	}
+	for range pipeDepth + 1 {
+		files = append(files, nil)
+	}
+	files = append(files, resp("SET", "last", "1"))
+	want = append(want, "SET last 1")
+	writeDir(t, opts.Dir, false, files...)
+	var c collect
+	st, err := Load(opts, c.apply)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Commands != int64(len(want)) || strings.Join(c.got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("%d commands, want %d", st.Commands, len(want))
+	}
+}
+
+// TestLoadApplyErrorStopsParsing: an apply error ends the load at once
+// (the parser stops too, leaving nothing running), naming the command's
+// offset; a transaction's commands are reported at its MULTI.
+func TestLoadApplyErrorStopsParsing(t *testing.T) {
+	opts := testOpts(t)
+	var content []byte
+	for i := range 5 * batchCmds {
+		content = append(content, resp("SET", fmt.Sprint("k", i), "v")...)
+	}
+	multiAt := len(content)
+	content = cat(content, resp("MULTI"), resp("SET", "a", "1"), resp("BOOM"), resp("EXEC"))
+	for i := range 5 * batchCmds {
+		content = append(content, resp("SET", fmt.Sprint("z", i), "v")...)
+	}
+	writeDir(t, opts.Dir, false, content)
+	applied := 0
+	_, err := Load(opts, func(args [][]byte) error {
+		if string(args[0]) == "BOOM" {
+			return errors.New("unknown command")
+		}
+		applied++
+		return nil
+	})
+	want := fmt.Sprintf("Error replaying the append only file appendonly.aof.1.incr.aof at offset %d: unknown command", multiAt)
+	if err == nil || err.Error() != want {
+		t.Fatalf("%v, want %s", err, want)
+	}
+	if applied != 5*batchCmds+1 {
+		t.Fatalf("%d applied", applied)
+	}
 }

@@ -35,9 +35,12 @@ type Options struct {
 	// Load then needs it to read them.
 	Key []byte
 	// LoadRDB, when set, loads an RDB base file that holds keys (a
-	// directory rewritten by Redis, or by Basalt's rewrite): r reads the
-	// whole file, named name. Without it such a base is refused.
-	LoadRDB func(r io.Reader, name string) error
+	// directory rewritten by Redis, or by Basalt's rewrite), or an
+	// old-style AOF's RDB preamble: f reads the file named name from its
+	// start. It returns how many bytes the RDB took, checksum included
+	// (what it consumed, not what it buffered), since AOF commands may
+	// follow. Without it such a file is refused.
+	LoadRDB func(f io.ReadSeeker, name string) (n int64, err error)
 	// OnDurable is called by the committer goroutine each time Durable()
 	// advances (after the fdatasync for Always; after the write for
 	// EverySec/No). Must not block.
@@ -753,12 +756,12 @@ func (l *Log) Rotate() error {
 	return nil
 }
 
-// InstallBase completes a rewrite: tmp (a complete, fsynced RDB file in
-// the AOF directory) becomes the new base, the manifest lists it and the
-// incr file of the last Rotate only, and the older files are removed. A
-// crash before the manifest is replaced leaves the old set (which holds
-// everything); after, the new one.
-func (l *Log) InstallBase(tmp string) error {
+// InstallBase completes a rewrite: tmp (a complete, fsynced base file of
+// kind in the AOF directory) becomes the new base, the manifest lists it
+// and the incr file of the last Rotate only, and the older files are
+// removed. A crash before the manifest is replaced leaves the old set
+// (which holds everything); after, the new one.
+func (l *Log) InstallBase(tmp string, kind BaseKind) error {
 	l.manMu.Lock()
 	defer l.manMu.Unlock()
 	old := l.man
@@ -766,11 +769,8 @@ func (l *Log) InstallBase(tmp string) error {
 	if old.Base != nil {
 		seq = old.Base.Seq + 1
 	}
-	base := manifestEntry{Name: l.opts.FileName + "." + strconv.FormatInt(seq, 10) + baseSuffix + rdbSuffix, Seq: seq, Type: typeBase}
-	if err := os.Rename(tmp, filepath.Join(l.opts.Dir, base.Name)); err != nil {
-		return fmt.Errorf("Error trying to rename the temporary AOF base file %s into %s: %w", filepath.Base(tmp), base.Name, err)
-	}
-	if err := syncDir(l.opts.Dir); err != nil {
+	base := manifestEntry{Name: baseName(l.opts.FileName, seq, kind), Seq: seq, Type: typeBase}
+	if err := renameBase(l.opts.Dir, tmp, base.Name); err != nil {
 		return err
 	}
 	keep := old.Incr[len(old.Incr)-1]
@@ -785,11 +785,7 @@ func (l *Log) InstallBase(tmp string) error {
 	}
 	gone = append(gone, old.Incr[:len(old.Incr)-1]...)
 	gone = append(gone, old.Hist...)
-	for _, e := range gone {
-		if err := os.Remove(filepath.Join(l.opts.Dir, e.Name)); err != nil && !os.IsNotExist(err) {
-			l.opts.logf("Removing the old AOF file %s: %v", e.Name, err)
-		}
-	}
+	removeFiles(l.opts, gone)
 	var total int64
 	for _, e := range []manifestEntry{base, keep} {
 		if fi, err := os.Stat(filepath.Join(l.opts.Dir, e.Name)); err == nil {

@@ -49,7 +49,7 @@ func TestRotateAndInstallBase(t *testing.T) {
 			if err := os.WriteFile(tmp, emptyRDB(time.Now().Unix()), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			if err := l.InstallBase(tmp); err != nil {
+			if err := l.InstallBase(tmp, BaseRDB); err != nil {
 				t.Fatal(err)
 			}
 			seq = l.Append(resp("SET", "c", "3"))

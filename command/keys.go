@@ -81,6 +81,9 @@ func cmdDel(c *Ctx) {
 		}
 		removed = append(removed, key)
 		c.ModifiedNotify(NotifyGeneric, "del", key)
+		if e.Kind == keyspace.KindStream {
+			c.SignalReady(key) // XREADGROUP readers get UNBLOCKED (dbGenericDelete)
+		}
 	}
 	n := len(removed) - 1
 	if n > 0 {

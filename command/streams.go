@@ -358,6 +358,11 @@ func streamTrim(s *streams.Stream, a *trimArgs) int64 {
 
 func xtrimCmd(c *Ctx) {
 	key := c.Args[1]
+	// Arguments first, then the key, as xtrimCommand.
+	var a trimArgs
+	if parseAddTrim(c, &a, false) < 0 {
+		return
+	}
 	e := c.Lookup(key)
 	s, ok := streamOf(c, e)
 	if !ok {
@@ -365,10 +370,6 @@ func xtrimCmd(c *Ctx) {
 	}
 	if s == nil {
 		c.Out.Int(0)
-		return
-	}
-	var a trimArgs
-	if parseAddTrim(c, &a, false) < 0 {
 		return
 	}
 	deleted := streamTrim(s, &a)

@@ -392,7 +392,9 @@ func xreadServe(c *Ctx, key []byte) bool {
 	} else {
 		gt, _, _ = streams.ParseID(idArgv, 0, false, false)
 	}
-	if s.Length() == 0 || s.EdgeID(false, true).Cmp(gt) <= 0 {
+	// Redis 7.0 compares the last generated ID, not the last entry's: an
+	// XADD trimmed away at once (MAXLEN 0) still serves, with no entry.
+	if s.LastID.Cmp(gt) <= 0 {
 		return false
 	}
 	if a.count == 0 {

@@ -44,12 +44,26 @@ type Config struct {
 	// Limits: the encoding thresholds (hash-max-listpack-entries, ...).
 	Limits                 datatypes.Limits
 	ClientQueryBufferLimit int64
-	EnableDebugCommand     string // "no" | "yes" | "local"
-	LogFile                string // "" = standard output
-	LogLevel               string // "debug" | "verbose" | "notice" | "warning"
-	PidFile                string // "" = none (daemonize yes defaults it to DefaultDaemonPidFile)
-	Daemonize              bool
-	Hz                     int // clamped to [MinHz, MaxHz] as Redis does
+	// NotifyKeyspaceEvents is notify-keyspace-events: the classes of
+	// keyspace events published, as command.NotifyClass bits (Notify*).
+	NotifyKeyspaceEvents uint16
+	// ClientOutputBufferLimits is client-output-buffer-limit, indexed by
+	// ClientNormal, ClientReplica and ClientPubsub.
+	ClientOutputBufferLimits [3]OBufLimit
+	EnableDebugCommand       string // "no" | "yes" | "local"
+	LogFile                  string // "" = standard output
+	LogLevel                 string // "debug" | "verbose" | "notice" | "warning"
+	PidFile                  string // "" = none (daemonize yes defaults it to DefaultDaemonPidFile)
+	Daemonize                bool
+	Hz                       int // clamped to [MinHz, MaxHz] as Redis does
+	// BusyReplyThreshold is busy-reply-threshold (alias lua-time-limit),
+	// in milliseconds: a script running longer makes other clients get
+	// BUSY and may be killed with SCRIPT KILL / FUNCTION KILL.
+	BusyReplyThreshold int64
+	// TrackingTableMaxKeys is tracking-table-max-keys: past this many keys
+	// in client-side caching's key table, random keys are forgotten (and
+	// invalidated); 0 for no limit.
+	TrackingTableMaxKeys int64
 
 	// Save holds the RDB save points, "seconds changes" pairs separated
 	// by spaces ("" for none; see SavePoints). DBFilename is the RDB file
@@ -117,6 +131,8 @@ func Default() *Config {
 		EnableDebugCommand:       "no",
 		LogLevel:                 "notice",
 		Hz:                       10,
+		BusyReplyThreshold:       5000,
+		TrackingTableMaxKeys:     1000000,
 		AppendFsync:              "everysec",
 		AppendDirName:            "appendonlydir",
 		AppendFileName:           "appendonly.aof",
@@ -129,6 +145,7 @@ func Default() *Config {
 		SnapshotDir:              "snapshots",
 		AutoAOFRewriteMinSize:    64 << 20,
 		Limits:                   datatypes.DefaultLimits(),
+		ClientOutputBufferLimits: defaultOBufLimits(),
 	}
 }
 

@@ -62,6 +62,10 @@ var directives = [...]directive{
 	stringDirective("pidfile", immutable, func(c *Config) *string { return &c.PidFile }),
 	boolDirective("daemonize", immutable, func(c *Config) *bool { return &c.Daemonize }),
 	{name: "hz", set: setHz, get: func(c *Config) string { return strconv.Itoa(c.Hz) }},
+	// lua-time-limit is Redis 7.0's old name, an alias sharing the value.
+	int64Directive("busy-reply-threshold", 0, 1<<63-1, func(c *Config) *int64 { return &c.BusyReplyThreshold }),
+	int64Directive("tracking-table-max-keys", 0, 1<<63-1, func(c *Config) *int64 { return &c.TrackingTableMaxKeys }),
+	int64Directive("lua-time-limit", 0, 1<<63-1, func(c *Config) *int64 { return &c.BusyReplyThreshold }),
 	{name: "save", flags: multiArg, set: setSave, get: func(c *Config) string { return c.Save }},
 	{name: "dbfilename", flags: protected, set: setDBFilename, get: func(c *Config) string { return c.DBFilename }},
 	boolDirective("stop-writes-on-bgsave-error", 0, func(c *Config) *bool { return &c.StopWritesOnBgsaveError }),
@@ -99,6 +103,13 @@ var directives = [...]directive{
 	int64Directive("list-max-listpack-size", -1<<31, 1<<31-1, func(c *Config) *int64 { return &c.Limits.ListMaxListpackSize }),
 	int64Directive("list-max-ziplist-size", -1<<31, 1<<31-1, func(c *Config) *int64 { return &c.Limits.ListMaxListpackSize }),
 	sizeDirective("hll-sparse-max-bytes", true, func(c *Config) *int64 { return &c.Limits.HLLSparseMaxBytes }),
+	// A stream's listpack node is closed at this many bytes or entries
+	// (0: no cap); Redis: a size_t memory value and a long long.
+	sizeDirective("stream-node-max-bytes", true, func(c *Config) *int64 { return &c.Limits.StreamNodeMaxBytes }),
+	int64Directive("stream-node-max-entries", 0, 1<<63-1, func(c *Config) *int64 { return &c.Limits.StreamNodeMaxEntries }),
+	{name: "notify-keyspace-events", set: setNotifyKeyspaceEvents,
+		get: func(c *Config) string { return NotifyKeyspaceEventsString(c.NotifyKeyspaceEvents) }},
+	{name: "client-output-buffer-limit", flags: multiArg, set: setClientOutputBufferLimit, get: getClientOutputBufferLimit},
 }
 
 // sizeDirective is a size_t directive of Redis (0 to LONG_MAX); memory
@@ -238,9 +249,24 @@ func rangeMsg(lo, hi int64) string {
 // number too large for 64 bits saturates and that a unit multiplication
 // wraps around, so the same inputs are accepted and refused as by Redis.
 func parseMemory(s string, lo, hi int64) (int64, string) {
-	const bad = "argument must be a memory value"
+	v, ok := memtoull(s)
+	if !ok {
+		return 0, "argument must be a memory value"
+	}
+	// Redis compares as its field type; with lo >= 0 the unsigned check
+	// gives the same answer for signed and size_t fields.
+	if v < uint64(lo) || v > uint64(hi) {
+		return 0, rangeMsg(lo, hi)
+	}
+	return int64(v), ""
+}
+
+// memtoull is Redis's memtoull: digits then an optional unit; ok is false
+// for anything else. A number too large for 64 bits saturates and a unit
+// multiplication wraps around, as in C.
+func memtoull(s string) (uint64, bool) {
 	if strings.HasPrefix(s, "-") {
-		return 0, bad
+		return 0, false
 	}
 	i := 0
 	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
@@ -263,10 +289,10 @@ func parseMemory(s string, lo, hi int64) (int64, string) {
 	case "gb":
 		mul = 1024 * 1024 * 1024
 	default:
-		return 0, bad
+		return 0, false
 	}
 	if i >= 128 { // memtoull's digit buffer
-		return 0, bad
+		return 0, false
 	}
 	var val uint64
 	for _, ch := range []byte(s[:i]) {
@@ -277,13 +303,7 @@ func parseMemory(s string, lo, hi int64) (int64, string) {
 		}
 		val = val*10 + d
 	}
-	v := val * mul // wraps like C
-	// Redis compares as its field type; with lo >= 0 the unsigned check
-	// gives the same answer for signed and size_t fields.
-	if v < uint64(lo) || v > uint64(hi) {
-		return 0, rangeMsg(lo, hi)
-	}
-	return int64(v), ""
+	return val * mul, true // wraps like C
 }
 
 // strtoll mimics C strtoll(s, &end, 10) == fully consumed: leading

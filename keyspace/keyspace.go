@@ -122,6 +122,10 @@ type Entry struct {
 	Kind   Kind
 	Enc    Enc
 	live   bool  // linked into a database (set by insert, cleared by remove)
+	// imaged equals the shard's snapMark when the snapshot in progress
+	// has this entry's image, or must not have one (linked after its
+	// instant); snapmark.go.
+	imaged bool
 	expIdx int32 // position+1 in the db's expires index; 0 when not in it
 }
 
@@ -147,6 +151,9 @@ type Shard struct {
 	// tracking learn of it. The owner sets it; it runs on the goroutine
 	// that owns the shard at that moment.
 	Expired func(db int, key []byte)
+	// snapMark is the value of Entry.imaged that means "imaged by the
+	// snapshot in progress or linked since it began" (snapmark.go).
+	snapMark bool
 	// Hits and Misses count read lookups (INFO keyspace_hits/misses),
 	// kept by the command layer; atomic so that CONFIG RESETSTAT and INFO
 	// may touch them from any goroutine.
@@ -355,6 +362,7 @@ func (s *Shard) insert(d int, slot uint16, hv uint64, e *Entry) {
 		s.Added(d, e.Key)
 	}
 	e.live = true
+	e.imaged = s.snapMark // not part of a snapshot begun before now
 	db.n++
 	fenAdd(db.fen, slot, 1)
 	e.expIdx = 0

@@ -23,6 +23,11 @@ type request struct {
 	needTurn bool
 	// blocked is set when the command blocked (blocking.go).
 	blocked *blocked
+	// track: remember the keys for the client's tracking (tracking.go);
+	// trk holds the invalidations the request caused for its own client,
+	// delivered right after its reply.
+	track bool
+	trk   *trackBatch
 }
 
 // batch carries the requests one loop sends another during one turn, and

@@ -21,7 +21,11 @@ import (
 // processing its input until the client is unblocked, and times it out.
 //
 // A key becomes ready when it is added to its shard (keyspace's Added
-// hook: blocked clients only ever wait on absent keys). The owner loop
+// hook: list and sorted set readers only ever wait on absent keys), or
+// when a command signals it through Ctx.Ready (stream readers wait on
+// existing keys: XADD, XGROUP DESTROY and deleting a stream signal it;
+// Ctx.Ready is the owner's Added hook, set only while someone waits on
+// that loop's keys). The owner loop
 // serves ready keys right after the command that added them completes
 // (after a transaction, once released): it walks the key's waiters in the
 // order they blocked and runs the blocking spec's Serve for each while the
@@ -142,6 +146,25 @@ func (l *Loop) keyAdded(db int, key []byte) {
 	l.markReady(waitKey{db, string(key)})
 }
 
+// readyHook is Ctx.Ready for a transaction the executor runs with loops
+// parked (their shards are the executor's until release): a key signalled
+// ready (XADD, XGROUP DESTROY...) is queued by its owner's Added hook, as
+// if it had been added, and served when the owner is released. nil when
+// nobody waits on those loops' keys, the common case, which allocates
+// nothing.
+func (e *Engine) readyHook(sm *command.SlotMap, loops []*Loop) func(db int, key []byte) {
+	for _, l := range loops {
+		if l.shard.Added != nil {
+			return func(db int, key []byte) {
+				if f := e.loops[slotOwner(sm, key)].shard.Added; f != nil {
+					f(db, key)
+				}
+			}
+		}
+	}
+	return nil
+}
+
 func (l *Loop) markReady(wk waitKey) {
 	for _, r := range l.ready {
 		if r == wk {
@@ -180,8 +203,11 @@ func (l *Loop) serveReady() {
 				continue
 			}
 			if !l.serveOne(b, key, sm) {
+				// Nothing for this one; a later one may still be served
+				// (stream readers wait after different IDs or groups).
 				b.state.Store(bWaiting)
-				break
+				i++
+				continue
 			}
 			b.state.Store(bDone)
 			list = append(list[:i], list[i+1:]...)
@@ -215,7 +241,7 @@ func (l *Loop) serveOne(b *blocked, key []byte, sm *command.SlotMap) bool {
 	c := command.Ctx{
 		Args: b.args, Out: &w, Log: &l.log, Shards: l.eng.shards, Slots: sm, DB: b.db,
 		Now: time.Now().UnixMilli(), Rand: l.nextRand(), MaxBulkLen: cfg.ProtoMaxBulkLen, Limits: &cfg.Limits,
-		Spec: b.spec, Events: l.events(),
+		Spec: b.spec, Events: l.events(), Ready: l.shard.Added,
 	}
 	if l.snap != nil {
 		l.snapSlot(hash.Slot(key))
@@ -269,6 +295,7 @@ func (l *Loop) serveElsewhere(b *blocked, key []byte, sm *command.SlotMap) {
 		b.home.send(&msg{kind: msgFunc, fn: func(h *Loop) { h.finishBlocked(b) }})
 	}
 	e.Stats.Txns.Add(1)
+	l.sendPubsub() // messages published here so far stay ahead of the transaction's
 	e.exec.submit(t)
 }
 

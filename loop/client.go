@@ -46,11 +46,20 @@ type client struct {
 	// it there until it returns, since it may block.
 	blocked     *blocked
 	blockingOut bool
+	// tx is the client's MULTI/WATCH state (multi.go), nil when neither.
+	tx *txState
 	// Reply gate state (gate.go).
 	gate        []gateMark
 	gatedListed bool
 	turnGated   bool
 	turnStart   int
+
+	// ps holds the client's pub/sub subscriptions (pubsub.go); nil until
+	// it first subscribes.
+	ps *clientPubsub
+	// trk is the client's tracking state (tracking.go); nil until its
+	// first CLIENT TRACKING.
+	trk *tracker
 }
 
 const (
@@ -202,6 +211,9 @@ func (l *Loop) dispatch(cl *client, args [][]byte, replayed *bool) bool {
 			rejection = unknownSubcommand(spec.Name, args[1])
 		}
 	}
+	if cl.trk != nil || len(l.trk.pending) > 0 {
+		l.trackBefore(cl, spec) // client-side caching (tracking.go)
+	}
 	switch {
 	case rejection != "":
 	case spec == nil:
@@ -217,6 +229,12 @@ func (l *Loop) dispatch(cl *client, args [][]byte, replayed *bool) bool {
 	case (spec.Flags&command.FlagWrite != 0 || spec.Name == "ping") && e.opts.WriteRefusal != nil:
 		// Redis refuses PING too while the disk fails.
 		rejection = e.opts.WriteRefusal()
+	}
+	if rejection == "" {
+		rejection = e.busyRejection(spec, args) // a script past busy-reply-threshold (script.go)
+	}
+	if rejection == "" && cl.sess.Proto == 2 && cl.subscribed() && !subscribedAllowed(spec) {
+		rejection = subscribedRejection(spec) // RESP2 pub/sub mode
 	}
 	target := l.idx
 	var involved []*Loop
@@ -271,6 +289,13 @@ func (l *Loop) dispatch(cl *client, args [][]byte, replayed *bool) bool {
 		}
 		return false
 	}
+	// MULTI queueing, EXEC, WATCH... (multi.go); commands are checked by
+	// name only for connection commands, and only then.
+	if cl.tx != nil || spec != nil && spec.Scope == command.ScopeConn && txnKind(spec.Name) != txnNone {
+		if l.txnDispatch(cl, spec, args, rejection, replayed) {
+			return true
+		}
+	}
 	if rejection != "" {
 		if !replyDropped(cl, replayed) {
 			w := resp.Writer{B: cl.out}
@@ -284,9 +309,14 @@ func (l *Loop) dispatch(cl *client, args [][]byte, replayed *bool) bool {
 	case target == l.idx:
 		mark := len(cl.out)
 		l.w.B, l.w.Proto = cl.out, cl.sess.Proto
+		l.cur = cl
 		bl := l.execute(spec, args, cl.sess.DB, &cl.sess, sm, e.cfg())
+		l.cur = nil
 		cl.out = l.w.B
 		l.w.B = nil
+		if cl.trk != nil {
+			l.trackInline(cl, spec, args)
+		}
 		drop := replyDropped(cl, replayed)
 		if bl != nil {
 			bl.home, bl.cl, bl.suppress = l, cl, drop
@@ -310,6 +340,7 @@ func (l *Loop) dispatch(cl *client, args [][]byte, replayed *bool) bool {
 		}
 	case target == targetExecutor:
 		t := &txn{origin: l, cl: cl, spec: spec, db: cl.sess.DB, proto: cl.sess.Proto, loops: involved}
+		t.track = cl.trk != nil && l.trk.want
 		t.m.t = t
 		t.suppress = replyDropped(cl, replayed)
 		t.args = copyArgs(args)
@@ -321,6 +352,7 @@ func (l *Loop) dispatch(cl *client, args [][]byte, replayed *bool) bool {
 		cl.blockingOut = spec.Serve != nil
 		e.Stats.Txns.Add(1)
 		l.Stats.Commands.Add(1)
+		l.sendPubsub() // what this loop published goes ahead of the transaction's messages
 		e.exec.submit(t)
 	default:
 		l.sendRemote(cl, spec, args, target, sm, replyDropped(cl, replayed))
@@ -348,13 +380,17 @@ func replyDropped(cl *client, replayed *bool) bool {
 	}
 	drop := cl.sess.ReplySuppressed()
 	cl.sess.CommandDone()
+	if cl.trk != nil {
+		cl.loop.trackDone(cl) // CLIENT CACHING lasts one command
+	}
 	return drop
 }
 
 func (l *Loop) sendRemote(cl *client, spec *command.Spec, args [][]byte, target int, sm *command.SlotMap, suppress bool) {
 	cl.sess.LastCmd = spec.Name
 	b := l.batchFor(l.eng.loops[target])
-	b.add(request{cl: cl, spec: spec, db: cl.sess.DB, proto: cl.sess.Proto, suppress: suppress, routed: sm}, args)
+	b.add(request{cl: cl, spec: spec, db: cl.sess.DB, proto: cl.sess.Proto, suppress: suppress, routed: sm,
+		track: cl.trk != nil && l.trk.want}, args)
 	cl.inflight++
 	cl.target = target
 	cl.routedBy = sm
@@ -390,6 +426,7 @@ func (l *Loop) flush(cl *client) {
 		default:
 			cl.out = cl.out[:0]
 		}
+		l.checkOutputLimit(cl) // what the socket did not take counts
 	}
 	if cl.closeAfter && cl.closeArmed && cl.inflight == 0 && len(cl.out) == 0 && !cl.closed {
 		_ = cl.conn.Close()

@@ -48,6 +48,8 @@ type Options struct {
 	AllowProtected func(s *command.Session) (bool, string)
 	// Logf logs a notice.
 	Logf func(format string, args ...any)
+	// Script wires Lua scripting (script.go).
+	Script ScriptOptions
 }
 
 // Stats are server-wide counters of rare events, updated atomically.
@@ -135,6 +137,8 @@ type Engine struct {
 	// Listeners of keyspace events (events.go).
 	watches  watchRegistry
 	tracking trackingTable
+	ps       pubsubRegistry // pub/sub channels and patterns (pubsub.go)
+	scr      scriptState    // running and busy scripts (script.go)
 }
 
 // Durable records that log positions up to seq are durable and wakes the

@@ -2,6 +2,7 @@ package loop
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/basaltdb/basalt/command"
 	"github.com/basaltdb/basalt/effect"
@@ -45,6 +46,14 @@ type txn struct {
 	// sess is the client's session (read only while parked: its loop is
 	// parked for ScopeAll, and ScopeKeys handlers must not use it).
 	sess *command.Session
+	// track: remember the keys for the client's tracking (tracking.go);
+	// trk holds the invalidations for the client, sent after the reply.
+	track bool
+	trk   *trackBatch
+	// script is set when a script ran in t (script.go); scriptKeys are
+	// the keys its commands named, for the reply gate.
+	script     bool
+	scriptKeys []txnKey
 }
 
 // executor is the single goroutine that runs transactions.
@@ -55,6 +64,10 @@ type executor struct {
 	wake chan struct{}
 	stop chan struct{}
 	done chan struct{}
+	// cur is the transaction running now, so a script run by it finds
+	// its loops (script.go); scr runs the executor's scripts.
+	cur atomic.Pointer[txn]
+	scr *scriptHost
 }
 
 func newExecutor(e *Engine) *executor {
@@ -109,11 +122,14 @@ func (x *executor) execute(t *txn) {
 		e.snapBefore(t, sm) // INFO, CLIENT LIST... touch no data
 	}
 	w := x.writer(t.proto)
+	x.cur.Store(t)
+	defer x.cur.Store(nil)
 	c := &command.Ctx{
 		Args: t.args, Out: w, Log: &t.log, Shards: e.shards, Slots: sm,
 		DB: t.db, Now: e.now(), Rand: e.rand(), MaxBulkLen: e.cfg().ProtoMaxBulkLen, Limits: &e.cfg().Limits,
-		Sess: t.sess, Spec: t.spec, Events: x.events(),
+		Sess: t.sess, Spec: t.spec, Events: x.events(), Ready: e.readyHook(sm, t.loops),
 	}
+	e.trackTxn(t, false)
 	if t.fn != nil {
 		t.fn(c)
 	} else {
@@ -125,6 +141,7 @@ func (x *executor) execute(t *txn) {
 			t.blocked = b
 		}
 	}
+	e.trackTxn(t, true)
 	for _, l := range t.loops {
 		l.shard.Log = &l.log
 	}
@@ -162,6 +179,9 @@ func (x *executor) execute(t *txn) {
 				}
 			}
 		}
+	}
+	if t.script {
+		e.execGate(t, t.scriptKeys) // any key of the parked loops
 	}
 	if t.need <= e.durable.Load() {
 		t.need = 0

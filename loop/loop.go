@@ -61,6 +61,16 @@ type Loop struct {
 	durWake   atomicBool
 	durMsg    msg
 	Stats     LoopStats
+
+	// Pub/sub (pubsub.go): this loop's subscribers and outgoing messages.
+	ps loopPubsub
+	// cur is the client whose command runs inline now (dispatch): its
+	// out buffer is l.w.B meanwhile, so pushes to it go there.
+	cur *client
+	// trk is the loop's side of client-side caching (tracking.go).
+	trk loopTracking
+	// scr runs this loop's scripts (script.go); nil until the first.
+	scr *scriptHost
 }
 
 // Index is the loop's position, which the slot map refers to.
@@ -118,6 +128,7 @@ func (l *Loop) endTurn() {
 		}
 	}
 	need := l.need()
+	l.sendPubsub() // messages before the replies they may precede
 	for i, b := range l.replyOut {
 		for j := range b.reqs {
 			if r := &b.reqs[j]; r.needTurn {
@@ -129,6 +140,7 @@ func (l *Loop) endTurn() {
 		l.replyOut[i] = nil
 	}
 	l.replyOut = l.replyOut[:0]
+	l.trackTurn() // invalidations after the replies of older reads
 	if len(l.servedOut) > 0 {
 		l.sendServed()
 	}
@@ -182,8 +194,10 @@ func (l *Loop) need() uint64 {
 // are handed off first, so the log keeps per-key order.
 func (l *Loop) park(t *txn) {
 	l.handOff()
+	l.parkPubsub(true)
 	t.parked.Done()
 	<-t.release
+	l.parkPubsub(false)
 	if len(l.ready) > 0 {
 		l.serveReady()
 	}
@@ -204,10 +218,12 @@ func (l *Loop) execBatch(b *batch) {
 		}
 		w.B, w.Proto = b.replies, r.proto
 		args := b.args(r)
+		l.trackRequest(r, args, false)
 		if bl := l.execute(r.spec, args, r.db, nil, sm, cfg); bl != nil {
 			bl.home, bl.cl, bl.suppress = b.from, r.cl, r.suppress
 			r.blocked = bl
 		}
+		l.trackRequest(r, args, true)
 		b.replies = w.B
 		r.replyEnd = len(b.replies)
 		if l.eng.gateOn() {
@@ -232,7 +248,7 @@ func (l *Loop) execute(spec *command.Spec, args [][]byte, db int, sess *command.
 	*c = command.Ctx{
 		Args: args, Out: &l.w, Log: &l.log, Shards: l.eng.shards, Slots: sm, DB: db,
 		Now: l.clock(), Rand: l.nextRand(), MaxBulkLen: cfg.ProtoMaxBulkLen, Limits: &cfg.Limits, Sess: sess, Spec: spec,
-		Events: l.events(),
+		Events: l.events(), Ready: l.shard.Added, // set only while someone waits here
 	}
 	if l.snap != nil && (spec.Scope == command.ScopeKeys || spec.Flags&(command.FlagWrite|command.FlagReadOnly) != 0) {
 		l.snapKeys(spec, args) // copy-on-write: image what it may change first
@@ -301,6 +317,10 @@ func (l *Loop) deliverBatch(b *batch) {
 			cl.out = append(cl.out, reply...)
 			l.gate(cl, r.need)
 		}
+		if r.trk != nil {
+			r.trk.deliver(l) // invalidations it caused for its client (tracking.go)
+			r.trk = nil
+		}
 		if cl.inflight--; cl.inflight == 0 {
 			cl.blockingOut = false
 		}
@@ -330,6 +350,9 @@ func (l *Loop) deliverTxn(t *txn) {
 	if !t.suppress {
 		cl.out = append(cl.out, t.reply...)
 		l.gate(cl, t.need)
+	}
+	if t.trk != nil {
+		t.trk.deliver(l) // invalidations the transaction caused for its client
 	}
 	if t.blocked != nil {
 		l.startBlocked(cl, t.blocked)
@@ -441,6 +464,8 @@ func (e *Engine) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	}
 	c.SetContext(cl)
 	l.clients[cl] = struct{}{}
+	e.clientOpened(cl)
+	e.trackingOpened(cl)
 	e.Stats.Connections.Add(1)
 	e.Stats.Clients.Add(1)
 	return nil, gnet.None
@@ -454,6 +479,9 @@ func (e *Engine) OnClose(c gnet.Conn, _ error) gnet.Action {
 	}
 	cl.closed = true
 	cl.loop.dropBlocked(cl)
+	cl.loop.dropTxn(cl)
+	e.clientClosed(cl)
+	e.trackingClosed(cl)
 	if _, ok := cl.loop.clients[cl]; ok {
 		delete(cl.loop.clients, cl)
 		e.Stats.Clients.Add(-1)

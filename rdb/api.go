@@ -5,10 +5,13 @@
 // layout is deterministic (strings, listpacks, intsets, quicklist nodes);
 // hashtable-encoded values are written in Basalt's iteration order.
 //
+// Streams are written as RDB_TYPE_STREAM_LISTPACKS_2 (Redis 7.0's nodes,
+// metadata and consumer groups, byte for byte); types 15 and 19 load.
+//
 // Loading accepts RDB versions 6 to 10 and every value type Redis 7.0 can
-// load except streams (types 15, 19) and modules (types 6, 7, and the
-// MODULE_AUX opcode): Basalt has neither, so the loader refuses them with
-// an error naming the key, the file and the byte offset. FUNCTION/FUNCTION2
+// load except modules (types 6, 7, and the MODULE_AUX opcode): Basalt has
+// none, so the loader refuses them with an error naming the key, the file
+// and the byte offset. FUNCTION/FUNCTION2
 // records are refused too (Basalt has no functions yet) unless the library
 // they carry is empty.
 //
@@ -49,7 +52,7 @@ var ErrBadData = errors.New("Bad data format")
 // AppendValue appends the RDB type byte and the encoded value of e,
 // choosing the RDB type Redis 7.0 writes for that value (string, integer or
 // LZF-compressed string; LIST_QUICKLIST_2; SET_INTSET or SET; ZSET_LISTPACK
-// or ZSET_2; HASH_LISTPACK or HASH). The caller owns e; it is only read.
+// or ZSET_2; HASH_LISTPACK or HASH; STREAM_LISTPACKS_2). The caller owns e; it is only read.
 func AppendValue(dst []byte, e *keyspace.Entry) []byte {
 	return appendValue(dst, e)
 }

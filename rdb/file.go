@@ -132,7 +132,7 @@ func (w *Writer) Close() error {
 // the load and is returned as is.
 //
 // Refused, with an error naming the file, the offset and (for values) the
-// key: streams (types 15, 19) and module values (6, 7), module aux data,
+// key: module values (types 6, 7), module aux data,
 // and function libraries (Basalt has no functions yet) unless the library
 // payload is empty. IDLE and FREQ are skipped; aux fields are read and
 // ignored. The CRC64 footer is checked unless it is 0 (rdbchecksum no).

@@ -398,6 +398,10 @@ func canonValue(v Value) string {
 			return true
 		})
 		sort.Strings(parts)
+	case keyspace.KindStream:
+		// Streams compare by their payload: the stored form is the data.
+		enc = v.Obj.Encoding().String()
+		parts = append(parts, fmt.Sprintf("%x", AppendValue(nil, entryOf(v, 0))))
 	}
 	return typ + "/" + enc + ":" + strings.Join(parts, "|")
 }

@@ -286,7 +286,7 @@ func TestLoadErrors(t *testing.T) {
 		"version":   {buildFile("0011"), "can't handle RDB format version \"0011\""},
 		"version5":  {buildFile("0005"), "can't handle RDB format version"},
 		"type":      {buildFile("0010", []byte{0x42}), "test.rdb: offset 9: expected a value type, got 0x42"},
-		"stream":    {buildFile("0010", rec(typeStreamListpack2, "mystream", nil)), `test.rdb: offset 9: key "mystream": stream values (RDB type 19) are not supported`},
+		"stream":    {buildFile("0010", rec(typeStreamListpack2, "mystream", []byte{1, 3, 'a', 'b', 'c'})), `test.rdb: offset 20: key "mystream": Stream node key entry is not the size of a stream ID`},
 		"module":    {buildFile("0010", rec(typeModule2, "m", nil)), `key "m": module values (RDB type 7) are not supported`},
 		"moduleaux": {buildFile("0010", []byte{opModuleAux, 1, 2, 3}), "offset 9: module aux data is not supported"},
 		"function":  {buildFile("0010", append([]byte{opFunction2}, appendString(nil, []byte("#!lua name=x\n"), nil)...)), "function libraries are not supported yet"},
@@ -381,11 +381,15 @@ func FuzzReadValue(f *testing.F) {
 	f.Add([]byte{typeListQuicklist, 1, byte(len(zlBuild([]any{"a"})))})
 	f.Add(append([]byte{typeHashZiplist, 0x40 | 0, 0}, zlBuild([]any{"a", "b"})...))
 	f.Add(append([]byte{typeHashZipmap, byte(len(zmBuild("a", "b")))}, zmBuild("a", "b")...))
+	for _, p := range streamPayloads() {
+		f.Add(p)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		v, n, err := ReadValue(b, &lim)
 		if err != nil {
 			return
 		}
+		exercise(v)
 		if n > len(b) {
 			t.Fatalf("consumed %d of %d", n, len(b))
 		}
@@ -408,6 +412,16 @@ func FuzzLoad(f *testing.F) {
 		for j := 0; j < 3; j++ {
 			w.Entry([]byte(fmt.Sprint("k", j)), entryOf(randValue(r, &lim), int64(j)))
 		}
+		w.Close()
+		f.Add(b.Bytes())
+	}
+	// Streams, with groups.
+	for i, p := range streamPayloads()[:3] {
+		var b bytes.Buffer
+		w, _ := NewWriter(&b, nil)
+		w.SelectDB(0, 1, 0)
+		v, _, _ := ReadValue(p, &lim)
+		w.Entry([]byte(fmt.Sprint("stream", i)), entryOf(v, 0))
 		w.Close()
 		f.Add(b.Bytes())
 	}

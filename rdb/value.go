@@ -11,6 +11,7 @@ import (
 	"github.com/basaltdb/basalt/datatypes/hashes"
 	"github.com/basaltdb/basalt/datatypes/lists"
 	"github.com/basaltdb/basalt/datatypes/sets"
+	"github.com/basaltdb/basalt/datatypes/streams"
 	"github.com/basaltdb/basalt/datatypes/zsets"
 	"github.com/basaltdb/basalt/keyspace"
 )
@@ -37,6 +38,8 @@ func valueType(e *keyspace.Entry) byte {
 			return typeHashListpack
 		}
 		return typeHash
+	case keyspace.KindStream:
+		return typeStreamListpack2
 	}
 	return typeString
 }
@@ -65,6 +68,8 @@ func appendObject(dst []byte, e *keyspace.Entry, lz *lzfState, scratch *[]byte) 
 		return appendZSet(dst, e.Obj.(*zsets.ZSet), lz, scratch)
 	case keyspace.KindHash:
 		return appendHash(dst, e.Obj.(*hashes.Hash), lz, scratch)
+	case keyspace.KindStream:
+		return appendStream(dst, e.Obj.(*streams.Stream), lz)
 	}
 	if e.Enc == keyspace.EncInt {
 		if v, ok := datatypes.ParseInt(e.Str); ok {
@@ -343,7 +348,7 @@ func (d *dec) value(t byte, start int64, lim *datatypes.Limits, key []byte) (Val
 		typeZSetListpack, typeHashZiplist, typeHashListpack:
 		return d.packed(t, lim, key)
 	case typeStreamListpacks, typeStreamListpack2:
-		return Value{}, d.fail(start, "%sstream values (RDB type %d) are not supported: Basalt has no stream type", keyPrefix(key), t)
+		return d.stream(t, key)
 	case typeModule, typeModule2:
 		return Value{}, d.fail(start, "%smodule values (RDB type %d) are not supported: Basalt has no modules", keyPrefix(key), t)
 	}

@@ -214,5 +214,5 @@ func writeHelp(w *resp.Writer, cmd string, lines []string) {
 		w.SimpleString(l)
 	}
 	w.SimpleString("HELP")
-	w.SimpleString("    Print this help.")
+	w.SimpleString("    Prints this help.")
 }

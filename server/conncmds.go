@@ -26,7 +26,7 @@ func (s *Server) addCommands(t *command.Table) {
 		return m
 	}
 	t.Add(
-		conn("ping", -1, command.FlagFast, cmdPing),
+		conn("ping", -1, command.FlagFast, s.cmdPing),
 		conn("echo", 2, command.FlagFast, cmdEcho),
 		conn("hello", -1, command.FlagNoAuth|command.FlagFast, s.cmdHello),
 		conn("auth", -2, command.FlagNoAuth|command.FlagFast, s.cmdAuth),
@@ -44,7 +44,7 @@ func (s *Server) addCommands(t *command.Table) {
 			ScopeFunc: debugScope, KeysFunc: debugKeys, Run: s.cmdDebug},
 		all("info", -1, 0, s.cmdInfo),
 		&command.Spec{Name: "client", Arity: -2, Scope: command.ScopeConn, Run: cmdContainerHelp,
-			Subs: sub(map[string]*command.Spec{},
+			Subs: sub(sub(map[string]*command.Spec{}, s.trackingSubcommands()...),
 				conn("client|id", 2, command.FlagFast, func(c *command.Ctx) { c.Out.Int(c.Sess.ID) }),
 				conn("client|getname", 2, command.FlagFast, cmdClientGetName),
 				conn("client|setname", 3, command.FlagFast, cmdClientSetName),
@@ -70,6 +70,9 @@ func (s *Server) addCommands(t *command.Table) {
 			)},
 	)
 	s.addCommandCommand(t)
+	s.addPubsubCommands(t)
+	s.addTxnCommands(t)
+	s.addScriptCommands(t)
 }
 
 // cmdMemoryPurge is MEMORY PURGE: Redis asks jemalloc to release dirty
@@ -82,7 +85,18 @@ func cmdMemoryPurge(c *command.Ctx) {
 
 func cmdContainerHelp(c *command.Ctx) { c.Out.Error(command.ArityError(c.Spec.Name)) }
 
-func cmdPing(c *command.Ctx) {
+func (s *Server) cmdPing(c *command.Ctx) {
+	if len(c.Args) <= 2 && c.Sess != nil && c.Sess.Proto == 2 && s.engine.Subscribed(c.Sess) {
+		// RESP2 pub/sub mode: a reply that fits the message stream.
+		c.Out.ArrayLen(2)
+		c.Out.BulkString("pong")
+		if len(c.Args) == 1 {
+			c.Out.BulkString("")
+		} else {
+			c.Out.Bulk(c.Args[1])
+		}
+		return
+	}
 	switch len(c.Args) {
 	case 1:
 		c.Out.SimpleString("PONG")
@@ -244,6 +258,8 @@ func (s *Server) cmdReset(c *command.Ctx) {
 	c.Sess.Name = nil
 	c.Sess.ReplyOff, c.Sess.ReplySkip, c.Sess.ReplySkipNext = false, false, false
 	c.Sess.NoEvict = false
+	s.engine.ResetPubsub(c.Sess)
+	s.engine.ResetTracking(c.Sess)
 	c.Out.SimpleString("RESET")
 }
 
@@ -363,8 +379,20 @@ func (s *Server) clientLine(b []byte, ss *command.Session, now int64) []byte {
 	b = strconv.AppendInt(b, (now-ss.LastIO)/1000, 10)
 	b = append(b, " flags="...)
 	flags := len(b)
+	sub, psub, ssub := s.engine.SessionPubsub(ss)
+	if sub+psub+ssub > 0 {
+		b = append(b, 'P')
+	}
+	tx := s.engine.SessionTxn(ss)
+	if tx.InMulti {
+		b = append(b, 'x')
+	}
 	if ss.Blocked {
 		b = append(b, 'b')
+	}
+	b, redir := s.appendTrackingFlags(b, ss) // t, R, B
+	if tx.DirtyCAS {
+		b = append(b, 'd')
 	}
 	if ss.NoEvict {
 		b = append(b, 'e')
@@ -374,9 +402,19 @@ func (s *Server) clientLine(b []byte, ss *command.Session, now int64) []byte {
 	}
 	b = append(b, " db="...)
 	b = strconv.AppendInt(b, int64(ss.DB), 10)
-	b = append(b, " sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd="...)
+	b = append(b, " sub="...)
+	b = strconv.AppendInt(b, int64(sub), 10)
+	b = append(b, " psub="...)
+	b = strconv.AppendInt(b, int64(psub), 10)
+	b = append(b, " ssub="...)
+	b = strconv.AppendInt(b, int64(ssub), 10)
+	b = append(b, " multi="...)
+	b = strconv.AppendInt(b, int64(tx.Multi), 10)
+	b = append(b, " qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd="...)
 	b = append(b, ss.LastCmd...)
-	b = append(b, " user=default redir=-1 resp="...)
+	b = append(b, " user=default redir="...)
+	b = strconv.AppendInt(b, redir, 10)
+	b = append(b, " resp="...)
 	b = strconv.AppendInt(b, int64(ss.Proto), 10)
 	b = append(b, " lib-name="...)
 	b = append(b, ss.LibName...)
@@ -418,7 +456,7 @@ func (s *Server) cmdClientList(c *command.Ctx) {
 	now := time.Now().UnixMilli()
 	var b []byte
 	s.engine.ForEachSession(func(ss *command.Session) {
-		if typ != "" && typ != "normal" {
+		if typ != "" && typ != s.clientType(ss) {
 			return
 		}
 		if ids != nil && !ids[ss.ID] {
@@ -517,7 +555,7 @@ func (s *Server) cmdClientKill(c *command.Ctx) {
 		case id != 0 && ss.ID != id,
 			addr != "" && ss.Addr != addr,
 			laddr != "" && ss.LAddr != laddr,
-			typ != "" && typ != "normal",
+			typ != "" && typ != s.clientType(ss),
 			skipme && ss == c.Sess:
 			return
 		}
@@ -560,6 +598,10 @@ func (s *Server) cmdClientUnblock(c *command.Ctx) {
 
 var clientHelp = []string{
 	"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+	"CACHING (YES|NO)",
+	"    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+	"GETREDIR",
+	"    Return the client ID we are redirecting to when tracking is enabled.",
 	"GETNAME",
 	"    Return the name of the current connection.",
 	"ID",
@@ -590,6 +632,11 @@ var clientHelp = []string{
 	"    Assign the name <name> to the current connection.",
 	"UNBLOCK <clientid> [TIMEOUT|ERROR]",
 	"    Unblock the specified blocked client.",
+	"TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+	"         [OPTIN] [OPTOUT] [NOLOOP]",
+	"    Control server assisted client side caching.",
+	"TRACKINGINFO",
+	"    Report tracking status for the current connection.",
 	"SETINFO <LIB-NAME|LIB-VER> <value>",
 	"    Set client library name or version.",
 	"NO-EVICT (ON|OFF)",

@@ -8,6 +8,7 @@ import (
 	"github.com/basaltdb/basalt/datatypes/hashes"
 	"github.com/basaltdb/basalt/datatypes/lists"
 	"github.com/basaltdb/basalt/datatypes/sets"
+	"github.com/basaltdb/basalt/datatypes/streams"
 	"github.com/basaltdb/basalt/datatypes/zsets"
 	"github.com/basaltdb/basalt/keyspace"
 )
@@ -98,5 +99,52 @@ func TestDigestVectors(t *testing.T) {
 	empty := []*keyspace.Shard{keyspace.NewShard(16)}
 	if got := datasetDigest(empty); got.hex() != "0000000000000000000000000000000000000000" {
 		t.Errorf("DIGEST of nothing = %s", got.hex())
+	}
+}
+
+// TestDigestStreams: stream digests as redis-server 7.0.15 replied for
+//
+//	XADD x1 1-1 a 1 b 2; XADD x1 1-2 a 3 b 4; XADD x1 5-0 c hello
+//	XGROUP CREATE x1 g 0 (groups are not digested)
+//	XADD x2 MAXLEN 0 3-3 a b (an empty stream)
+func TestDigestStreams(t *testing.T) {
+	sh := keyspace.NewShard(16)
+	put := func(key string, s *streams.Stream) *keyspace.Entry {
+		e, _ := sh.Upsert(0, []byte(key), 1)
+		e.Kind, e.Enc, e.Obj = keyspace.KindStream, keyspace.EncStream, s
+		return e
+	}
+	fv := func(kv ...string) [][]byte {
+		out := make([][]byte, len(kv))
+		for i, s := range kv {
+			out[i] = []byte(s)
+		}
+		return out
+	}
+	s1 := streams.New()
+	s1.Append(streams.ID{Ms: 1, Seq: 1}, fv("a", "1", "b", "2"), 4096, 100)
+	s1.Append(streams.ID{Ms: 1, Seq: 2}, fv("a", "3", "b", "4"), 4096, 100)
+	s1.Append(streams.ID{Ms: 5}, fv("c", "hello"), 4096, 100)
+	s1.CreateGroup([]byte("g"), streams.ID{}, 0)
+	x1 := put("x1", s1)
+	s2 := streams.New()
+	s2.Append(streams.ID{Ms: 3, Seq: 3}, fv("a", "b"), 4096, 100)
+	s2.Trim(streams.TrimMaxLen, 0, streams.ID{}, false, 0)
+	x2 := put("x2", s2)
+	for _, tc := range []struct {
+		e    *keyspace.Entry
+		want string
+	}{
+		{x1, "69b5c93c6cfed06168f582c19b20ad3ce49baacc"},
+		{x2, "06bd01623de1d087bbd377851096317b1af476a2"},
+	} {
+		var d digest
+		valueDigest(&d, tc.e)
+		if got := d.hex(); got != tc.want {
+			t.Errorf("DIGEST-VALUE %s = %s, Redis %s", tc.e.Key, got, tc.want)
+		}
+	}
+	if got := datasetDigest([]*keyspace.Shard{sh}); got.hex() != "7d091eb21df5fca844e9d17bc9e2b116cf1f919a" {
+		t.Errorf("DIGEST = %s, Redis 7d091eb21df5fca844e9d17bc9e2b116cf1f919a", got.hex())
 	}
 }

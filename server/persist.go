@@ -36,7 +36,14 @@ func (s *Server) openAOF(cfg *config.Config, eng *loop.Engine) error {
 	if _, err := aof.Upgrade(opts, filepath.Join(cfg.Dir, cfg.AppendFileName)); err != nil {
 		return err
 	}
-	opts.LoadRDB = func(r io.Reader, name string) error { return s.readRDB(r, name, cfg, eng) }
+	opts.LoadRDB = func(f io.ReadSeeker, name string) (int64, error) {
+		if err := s.readRDB(f, name, cfg, eng); err != nil {
+			return 0, err
+		}
+		// readRDB leaves a seekable input just after the RDB: an
+		// old-style AOF's commands follow there.
+		return f.Seek(0, io.SeekCurrent)
+	}
 	start := time.Now()
 	r := eng.Replayer(start.UnixMilli())
 	st, err := aof.Load(opts, r.Apply)

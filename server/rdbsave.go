@@ -314,15 +314,11 @@ func (s *Server) snapshotRDB() (int64, error) {
 // snapshotInto writes the records of a point-in-time snapshot to w;
 // atStart runs at the snapshot's instant, every loop parked.
 func (s *Server) snapshotInto(w *rdb.Writer, atStart func()) error {
-	enc := func(dst []byte, sh *keyspace.Shard, db int, slot uint16) []byte {
-		sh.ForEachInSlot(db, slot, func(e *keyspace.Entry) bool {
-			dst = w.AppendEntry(dst, e.Key, e)
-			return true
-		})
-		return dst
-	}
+	// AppendEntry touches no Writer state: the loops and the snapshot
+	// goroutine may call it at once.
+	enc := func(dst []byte, e *keyspace.Entry) []byte { return w.AppendEntry(dst, e.Key, e) }
 	last := -1
-	return s.engine.Snapshot(loop.SlotEncoder(enc), atStart, func(db int, data []byte) error {
+	return s.engine.Snapshot(loop.EntryEncoder(enc), atStart, func(db int, data []byte) error {
 		if db != last {
 			if err := w.Raw(rdb.AppendSelectDB(nil, db)); err != nil {
 				return err
@@ -413,10 +409,15 @@ func (s *Server) loadRDBFile(cfg *config.Config, eng *loop.Engine, path string, 
 // eng's shards; keys whose time is up are skipped, as Redis's master
 // does. An encrypted file (package crypt) is decrypted with the server's
 // key; a plain one loads as is, so enabling encryption keeps an existing
-// dump loadable. Only before the loops serve.
+// dump loadable. A plain r that is an io.Seeker is left just after the
+// RDB's checksum (an old-style AOF's commands follow it). Only before the
+// loops serve.
 func (s *Server) readRDB(r io.Reader, name string, cfg *config.Config, eng *loop.Engine) error {
 	br := bufio.NewReaderSize(r, 1<<20)
 	var src io.Reader = br
+	if rs, ok := r.(io.ReadSeeker); ok {
+		src = &bufSeeker{br: br, f: rs}
+	}
 	var cr io.Reader
 	if head, _ := br.Peek(len(crypt.Magic)); crypt.IsEncrypted(head) {
 		if s.encKey == nil {
@@ -455,6 +456,25 @@ func (s *Server) readRDB(r io.Reader, name string, cfg *config.Config, eng *loop
 	s.rdb.loadedKeys.Add(loaded)
 	s.rdb.expiredKeys.Add(expired)
 	return err
+}
+
+// bufSeeker is a buffered reader over f that can seek: rdb.Load reads
+// ahead in blocks and seeks back over what it did not consume, which
+// leaves f just after the RDB.
+type bufSeeker struct {
+	br *bufio.Reader
+	f  io.ReadSeeker
+}
+
+func (b *bufSeeker) Read(p []byte) (int, error) { return b.br.Read(p) }
+
+func (b *bufSeeker) Seek(off int64, whence int) (int64, error) {
+	if whence == io.SeekCurrent {
+		off -= int64(b.br.Buffered()) // f is ahead of the reader by that much
+	}
+	n, err := b.f.Seek(off, whence)
+	b.br.Reset(b.f)
+	return n, err
 }
 
 // infoRDB appends the rdb_* fields of INFO persistence.

@@ -8,12 +8,17 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/basaltdb/basalt/aof"
 	"github.com/basaltdb/basalt/command"
+	"github.com/basaltdb/basalt/keyspace"
+	"github.com/basaltdb/basalt/loop"
 	"github.com/basaltdb/basalt/rdb"
 )
 
 // The AOF rewrite without fork (BGREWRITEAOF, auto-aof-rewrite-*): a
-// point-in-time snapshot of the dataset becomes the new RDB base file.
+// point-in-time snapshot of the dataset becomes the new base file, an RDB
+// (aof-use-rdb-preamble yes) or the commands that rebuild the dataset
+// (no), as aof-use-rdb-preamble says when the rewrite starts.
 // At the snapshot's instant, every loop parked (so every effect before it
 // is already handed to the log), the log rotates to a new incr file that
 // the manifest lists after the old ones; the base is written beside it as
@@ -36,13 +41,10 @@ type rewriteState struct {
 	baseSize atomic.Int64 // log size after the last rewrite (or at start), for auto-aof-rewrite-percentage
 }
 
-// cmdBgrewriteaof is BGREWRITEAOF.
+// cmdBgrewriteaof is BGREWRITEAOF. With appendonly no it rewrites too, as
+// Redis 7.0: the AOF directory then holds the new base and a manifest
+// listing only it, which a later start with appendonly yes loads.
 func (s *Server) cmdBgrewriteaof(c *command.Ctx) {
-	if s.aof == nil {
-		s.log.Warn("BGREWRITEAOF: Basalt rewrites the append-only file only with appendonly yes")
-		c.Out.Error("ERR Can't execute an AOF background rewriting. Please check the server logs for more information.")
-		return
-	}
 	if s.rw.running.Load() {
 		c.Out.Error("ERR Background append only file rewriting already in progress")
 		return
@@ -81,7 +83,9 @@ func (s *Server) startRewrite() bool {
 			s.rw.lastStatus = "ok"
 			s.rw.failures.Store(0)
 			s.rw.rewrites.Add(1)
-			s.rw.baseSize.Store(s.aof.Stats().CurrentSize)
+			if s.aof != nil {
+				s.rw.baseSize.Store(s.aof.Stats().CurrentSize)
+			}
 			s.log.Info("Background AOF rewrite finished successfully")
 		}
 		s.rw.mu.Unlock()
@@ -90,15 +94,36 @@ func (s *Server) startRewrite() bool {
 	return true
 }
 
-// rewriteAOF writes the new base and switches the manifest to it.
+// rewriteAOF writes the new base, in the format aof-use-rdb-preamble asks
+// for at the start of this rewrite, and switches the manifest to it. With
+// the log off there is no incr file to rotate: the base alone is listed.
 func (s *Server) rewriteAOF() error {
 	cfg := s.Config()
-	dir := filepath.Join(cfg.Dir, cfg.AppendDirName)
-	tmp := filepath.Join(dir, fmt.Sprintf("temp-rewriteaof-bg-%d.aof", os.Getpid()))
+	opts := aof.Options{
+		Dir:      filepath.Join(cfg.Dir, cfg.AppendDirName),
+		FileName: cfg.AppendFileName,
+		Logf:     func(f string, a ...any) { s.log.Warn(fmt.Sprintf(f, a...)) },
+	}
+	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+		return fmt.Errorf("Can't open or create append-only dir %s: %w", opts.Dir, err)
+	}
+	tmp := filepath.Join(opts.Dir, fmt.Sprintf("temp-rewriteaof-bg-%d.aof", os.Getpid()))
 	var rotErr error
-	err := writeRDBTemp(tmp, s.encKey, func(w *rdb.Writer) error {
-		return s.snapshotInto(w, func() { rotErr = s.aof.Rotate() })
-	})
+	atStart := func() {
+		if s.aof != nil {
+			rotErr = s.aof.Rotate()
+		}
+	}
+	kind := aof.BaseRDB
+	var err error
+	if cfg.AOFUseRDBPreamble {
+		err = writeRDBTemp(tmp, s.encKey, func(w *rdb.Writer) error {
+			return s.snapshotInto(w, atStart)
+		})
+	} else {
+		kind = aof.BaseAOF
+		err = s.snapshotCommands(tmp, atStart)
+	}
 	if rotErr != nil {
 		os.Remove(tmp)
 		return rotErr
@@ -106,21 +131,60 @@ func (s *Server) rewriteAOF() error {
 	if err != nil {
 		return err
 	}
-	return s.aof.InstallBase(tmp)
+	if s.aof == nil {
+		return aof.InstallBaseOnly(opts, tmp, kind)
+	}
+	return s.aof.InstallBase(tmp, kind)
+}
+
+// snapshotCommands writes a point-in-time snapshot to the temp file tmp as
+// the commands that rebuild it (aof-use-rdb-preamble no), encrypted with
+// encryption-key-file like an incr file; atStart runs at the snapshot's
+// instant, every loop parked. On failure tmp is removed.
+func (s *Server) snapshotCommands(tmp string, atStart func()) error {
+	bw, err := aof.CreateBase(tmp, s.encKey)
+	if err != nil {
+		return err
+	}
+	// AppendEntryCommands only reads e: the loops and the snapshot
+	// goroutine may call it at once.
+	enc := func(dst []byte, e *keyspace.Entry) []byte { return aof.AppendEntryCommands(dst, e) }
+	// Slot images of the databases arrive interleaved: a SELECT whenever
+	// the database changes (Redis writes one per database).
+	last := -1
+	var sel []byte
+	err = s.engine.Snapshot(loop.EntryEncoder(enc), atStart, func(db int, data []byte) error {
+		if db != last {
+			sel = aof.AppendSelect(sel[:0], db)
+			if err := bw.Write(sel); err != nil {
+				return err
+			}
+			last = db
+		}
+		return bw.Write(data)
+	})
+	if err != nil {
+		bw.Abort()
+		return fmt.Errorf("Write error writing append only file on disk: %w", err)
+	}
+	return bw.Finish()
 }
 
 // rewriteCron starts a scheduled rewrite, or an automatic one when the log
 // grew auto-aof-rewrite-percentage past its size after the last rewrite
 // and is over auto-aof-rewrite-min-size (Redis's serverCron rule).
 func (s *Server) rewriteCron() {
-	if s.aof == nil || s.rw.running.Load() {
+	if s.rw.running.Load() {
 		return
 	}
 	s.rw.mu.Lock()
 	scheduled := s.rw.scheduled
 	s.rw.mu.Unlock()
-	if scheduled {
+	if scheduled { // also with appendonly no, as Redis's serverCron
 		s.startRewrite()
+		return
+	}
+	if s.aof == nil {
 		return
 	}
 	cfg := s.Config()

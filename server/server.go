@@ -118,10 +118,16 @@ func (s *Server) Run(ready chan<- error) error {
 	if !cfg.AppendOnly && s.Effects == nil {
 		effects = nil
 	}
+	scripts, err := newScriptEngine()
+	if err != nil {
+		return err
+	}
+	defer scripts.Close()
 	eng, err := loop.New(loop.Options{
 		Loops: cfg.Loops, Addrs: addrs, Table: s.table, Config: s.Config,
 		Effects: effects, WriteRefusal: s.writeRefusal, AllowProtected: s.allowProtected,
-		Logf: func(f string, a ...any) { s.log.Info(fmt.Sprintf(f, a...)) },
+		Logf:   func(f string, a ...any) { s.log.Info(fmt.Sprintf(f, a...)) },
+		Script: s.scriptOptions(scripts),
 	})
 	if err != nil {
 		return err
