@@ -21,9 +21,12 @@ type LoadStats struct {
 // Load replays the AOF directory opts.Dir as its manifest lists it: the base
 // file, then the incr files. A missing directory or manifest is an empty
 // dataset. apply is called, on the caller's goroutine, for every command in
-// order; args point into Load's read buffer and are valid only during the
-// call. Commands between MULTI and EXEC are applied only once the EXEC is
-// read, without the MULTI and EXEC themselves.
+// order; args point into Load's buffers and are valid only during the
+// call. Meanwhile a goroutine of Load's parses ahead (at most a few batches
+// of commands, see replay). Commands between MULTI and EXEC are applied
+// only once the EXEC is read, without the MULTI and EXEC themselves. An
+// RDB at the start of a file (a base, or an old-style preamble followed by
+// commands) goes to opts.LoadRDB, also on the caller's goroutine.
 //
 // A torn tail of the last file (an incomplete command, or a MULTI without its
 // EXEC) is cut off with a warning if opts.LoadTruncated, as Redis's
@@ -80,7 +83,7 @@ type loader struct {
 	txN   []int  // argument count of each queued command
 	short bool   // the entry ran past the end of the file
 
-	args [][]byte    // what apply gets
+	args [][]byte       // what apply gets
 	free chan *cmdBatch // the batches not in flight, reused from file to file
 }
 

@@ -528,7 +528,7 @@ func TestAOFRewriteStreamForms(t *testing.T) {
 		c.Close()
 		srv.kill()
 		_, data := aofBase(t, dir)
-		bases[k] = keyBlocks(t, data)
+		bases[k] = streamKeyBlocks(t, data)
 	}
 	if digests["redis"] != digests[kind] {
 		t.Errorf("DEBUG DIGEST: redis-server %s, %s %s", digests["redis"], kind, digests[kind])
@@ -554,6 +554,28 @@ func TestAOFRewriteStreamForms(t *testing.T) {
 		c.Close()
 		srv.kill()
 	}
+}
+
+// streamKeyBlocks is keyBlocks for bases holding streams: XGROUP names
+// its key after the subcommand.
+func streamKeyBlocks(t testing.TB, data []byte) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	db := "0"
+	for _, args := range parseAOF(t, data) {
+		name := strings.ToUpper(string(args[0]))
+		if name == "SELECT" {
+			db = string(args[1])
+			continue
+		}
+		key := args[1]
+		if name == "XGROUP" {
+			key = args[2]
+		}
+		k := db + "/" + string(key)
+		out[k] = AppendCommand(out[k], args)
+	}
+	return out
 }
 
 // seenRe matches XINFO STREAM FULL's times that a restart may change:
@@ -626,5 +648,60 @@ func TestStreamAOFCrash(t *testing.T) {
 				srv.kill()
 			}
 		})
+	}
+}
+
+// TestStreamRDBInterop: a dump.rdb of redis-server 7.0 holding streams
+// with groups, consumers and pending entries loads into the server under
+// test with the same DEBUG DIGEST and XINFO STREAM FULL (times included),
+// and the file it saves loads back into redis-server the same.
+func TestStreamRDBInterop(t *testing.T) {
+	kind := requireDurableTarget(t)
+	requireRedis(t)
+	dir := t.TempDir()
+	red := startDurable(t, "redis", dir, debugArgs...)
+	rc := red.dial(t)
+	for i := 0; i < 400; i++ {
+		mustCall(t, rc, "XADD", "s", "*", "i", strconv.Itoa(i), "pad", strings.Repeat("y", i%70))
+	}
+	mustCall(t, rc, "XGROUP", "CREATE", "s", "g", "0")
+	mustCall(t, rc, "XGROUP", "CREATE", "s", "late", "$")
+	mustCall(t, rc, "XREADGROUP", "GROUP", "g", "a", "COUNT", "25", "STREAMS", "s", ">")
+	mustCall(t, rc, "XREADGROUP", "GROUP", "g", "b", "COUNT", "5", "STREAMS", "s", ">")
+	mustCall(t, rc, "XGROUP", "CREATECONSUMER", "s", "late", "idle")
+	mustCall(t, rc, "XTRIM", "s", "MAXLEN", "390")
+	mustCall(t, rc, "XADD", "e", "MAXLEN", "0", "*", "k", "v")
+	keys := []string{"s", "e"}
+	full := func(c *Client) string {
+		var b []byte
+		for _, k := range keys {
+			b = append(b, mustCall(t, c, "XINFO", "STREAM", k, "FULL").Raw...)
+		}
+		return string(b)
+	}
+	want, digest := full(rc), debugDigest(t, rc)
+	mustCall(t, rc, "SAVE")
+	rc.Close()
+	red.kill()
+
+	srv := startDurable(t, kind, dir, debugArgs...)
+	c := srv.dial(t)
+	if got := full(c); got != want {
+		t.Errorf("%s loading redis's dump.rdb:\n got %q\nwant %q", kind, got, want)
+	}
+	if d := debugDigest(t, c); d != digest {
+		t.Errorf("%s: DEBUG DIGEST %s, redis %s", kind, d, digest)
+	}
+	mustCall(t, c, "SAVE")
+	c.Close()
+	srv.kill()
+
+	red = startDurable(t, "redis", dir, debugArgs...)
+	rc = red.dial(t)
+	if got := full(rc); got != want {
+		t.Errorf("redis-server loading %s's dump.rdb:\n got %q\nwant %q", kind, got, want)
+	}
+	if d := debugDigest(t, rc); d != digest {
+		t.Errorf("redis-server on %s's file: DEBUG DIGEST %s, want %s", kind, d, digest)
 	}
 }

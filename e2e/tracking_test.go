@@ -143,7 +143,7 @@ func TestTrackingErrorsDiff(t *testing.T) {
 		ts(0, "CLIENT CACHING maybe"),
 		ts(0, "CLIENT CACHING YES"),
 		ts(0, "CLIENT TRACKINGINFO"),
-		ts(0, "CLIENT ID"),
+		ts(0, "CLIENT GETNAME"),
 		ts(0, "CLIENT TRACKINGINFO"), // CLIENT commands keep CACHING
 		ts(0, "GET x"),
 		ts(0, "CLIENT TRACKINGINFO"),
@@ -236,7 +236,12 @@ func TestTrackingDiff(t *testing.T) {
 		ts(5, "GET o2"),
 		ts(5, "GET o3"),
 		ts(5, "CLIENT CACHING yes", "MULTI", "GET o4", "GET o5", "EXEC", "GET o6"),
-		ts(1, "MSET o1 x o2 x o3 x o4 x o5 x o6 x"),
+		ts(1, "SET o1 x"),
+		ts(1, "SET o2 x"),
+		ts(1, "SET o3 x"),
+		ts(1, "SET o4 x"),
+		ts(1, "SET o5 x"),
+		ts(1, "SET o6 x"),
 		// OPTOUT: always, except after CLIENT CACHING no.
 		ts(6, "CLIENT TRACKING on OPTOUT"),
 		ts(6, "GET q1"),

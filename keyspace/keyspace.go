@@ -121,7 +121,7 @@ type Entry struct {
 	next   *Entry // next entry in the dict bucket chain
 	Kind   Kind
 	Enc    Enc
-	live   bool  // linked into a database (set by insert, cleared by remove)
+	live   bool // linked into a database (set by insert, cleared by remove)
 	// imaged equals the shard's snapMark when the snapshot in progress
 	// has this entry's image, or must not have one (linked after its
 	// instant); snapmark.go.

@@ -233,6 +233,9 @@ func (l *Loop) dispatch(cl *client, args [][]byte, replayed *bool) bool {
 	if rejection == "" {
 		rejection = e.busyRejection(spec, args) // a script past busy-reply-threshold (script.go)
 	}
+	if rejection == "" && l.lent.t != nil && !e.lentSafe(spec) {
+		return l.holdLent(cl) // the shard is lent to a busy script: wait (lent.go)
+	}
 	if rejection == "" && cl.sess.Proto == 2 && cl.subscribed() && !subscribedAllowed(spec) {
 		rejection = subscribedRejection(spec) // RESP2 pub/sub mode
 	}
@@ -246,7 +249,9 @@ func (l *Loop) dispatch(cl *client, args [][]byte, replayed *bool) bool {
 		}
 		switch scope {
 		case command.ScopeAll:
-			if len(e.loops) > 1 {
+			// A keyless script goes to the executor even on one loop, so
+			// the loop can serve BUSY and SCRIPT KILL while it runs (lent.go).
+			if len(e.loops) > 1 || spec.ScopeFunc != nil {
 				target, involved = targetExecutor, e.loops
 			}
 		case command.ScopeKeys:

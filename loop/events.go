@@ -67,6 +67,12 @@ func (l *Loop) keyExpired(db int, key []byte) {
 	if !l.eng.listening() {
 		return
 	}
-	l.sink.Notify(command.NotifyExpired, "expired", db, key)
-	l.sink.Modified(db, key)
+	s := &l.sink
+	if t := l.eng.exec.cur.Load(); t != nil && t.parks(l.idx) && t.lentOut {
+		// The executor, while l is lent and serving its own clients
+		// (lent.go): the executor's sink reaches them through the inbox.
+		s = &l.eng.exec.sink
+	}
+	s.Notify(command.NotifyExpired, "expired", db, key)
+	s.Modified(db, key)
 }

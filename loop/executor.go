@@ -28,6 +28,11 @@ type txn struct {
 	loops   []*Loop // loops to park, in index order
 	parked  sync.WaitGroup
 	release chan struct{}
+	// lend is closed by the script host when a script in t goes busy:
+	// the parked loops serve their clients meanwhile (lent.go); lentOut
+	// records it (executor only).
+	lend    chan struct{}
+	lentOut bool
 	reply   []byte
 	need    uint64 // log position the reply waits for (reply gate), 0 if none
 	log     effect.Log
@@ -68,6 +73,9 @@ type executor struct {
 	// its loops (script.go); scr runs the executor's scripts.
 	cur atomic.Pointer[txn]
 	scr *scriptHost
+	// lend is the lend channel of the transactions to come, replaced once
+	// a busy script closed it (lent.go).
+	lend chan struct{}
 }
 
 func newExecutor(e *Engine) *executor {
@@ -109,6 +117,10 @@ func (x *executor) execute(t *txn) {
 	e := x.eng
 	sm := x.reroute(t)
 	t.release = make(chan struct{})
+	if x.lend == nil {
+		x.lend = make(chan struct{})
+	}
+	t.lend = x.lend
 	t.parked.Add(len(t.loops))
 	for _, l := range t.loops {
 		l.send(&msg{kind: msgPark, t: t})
@@ -197,6 +209,9 @@ func (x *executor) execute(t *txn) {
 		t.origin.send(&t.m)
 	}
 	close(t.release)
+	if t.lentOut {
+		x.unlendAll(t)
+	}
 }
 
 func (x *executor) writer(proto int) *resp.Writer {

@@ -71,6 +71,9 @@ type Loop struct {
 	trk loopTracking
 	// scr runs this loop's scripts (script.go); nil until the first.
 	scr *scriptHost
+	// lent is set while the loop serves clients with its shard lent to a
+	// busy script's transaction (lent.go).
+	lent lentState
 }
 
 // Index is the loop's position, which the slot map refers to.
@@ -94,22 +97,7 @@ func (l *Loop) send(m *msg) {
 // run is the inbox drain, executed on the loop's goroutine.
 func (l *Loop) run(context.Context) error {
 	l.woken.store(false)
-	for m := l.in.drain(); m != nil; {
-		next := m.next
-		switch m.kind {
-		case msgExec:
-			l.execBatch(m.b)
-		case msgReply:
-			l.deliverBatch(m.b)
-		case msgPark:
-			l.park(m.t)
-		case msgTxn:
-			l.deliverTxn(m.t)
-		case msgFunc:
-			m.fn(l)
-		}
-		m = next
-	}
+	l.handle(l.in.drain())
 	l.endTurn()
 	return nil
 }
@@ -191,12 +179,28 @@ func (l *Loop) need() uint64 {
 }
 
 // park stops this loop until the executor releases t. Effects made so far
-// are handed off first, so the log keeps per-key order.
+// are handed off first, so the log keeps per-key order. If a script in t
+// goes busy first, the loop is lent instead (lent.go): park returns, the
+// loop serves its clients without its shard until msgUnlend.
 func (l *Loop) park(t *txn) {
 	l.handOff()
 	l.parkPubsub(true)
 	t.parked.Done()
-	<-t.release
+	select {
+	case <-t.release:
+	case <-t.lend:
+		select {
+		case <-t.release:
+		default:
+			l.lent.t = t
+			return
+		}
+	}
+	l.unpark()
+}
+
+// unpark resumes the loop's own work once t released its shard.
+func (l *Loop) unpark() {
 	l.parkPubsub(false)
 	if len(l.ready) > 0 {
 		l.serveReady()
@@ -268,7 +272,7 @@ func (l *Loop) execute(spec *command.Spec, args [][]byte, db int, sess *command.
 		l.now = 0 // DEBUG SLEEP and friends: later commands see time move
 	}
 	l.Stats.Commands.Add(1)
-	if len(l.ready) > 0 {
+	if len(l.ready) > 0 && l.lent.t == nil { // lent: the executor writes l.ready
 		l.serveReady()
 	}
 	return bl
@@ -395,6 +399,9 @@ func (l *Loop) batchFor(to *Loop) *batch {
 
 // tick is the periodic work: active expiry in small steps, idle timeouts.
 func (l *Loop) tick() {
+	if l.lent.t != nil {
+		return // the shard is lent to a busy script (ticks are stashed anyway)
+	}
 	now := time.Now().UnixMilli()
 	if l.eng.ActiveExpire.Load() && l.snap == nil { // a snapshot pauses it: only commands change slots then
 		// Bounded steps keep the loop responsive; a shard with many expired
@@ -478,7 +485,12 @@ func (e *Engine) OnClose(c gnet.Conn, _ error) gnet.Action {
 		return gnet.None
 	}
 	cl.closed = true
-	cl.loop.dropBlocked(cl)
+	if l := cl.loop; l.lent.t != nil && cl.blocked != nil {
+		// Its waiter lists are the lent shard's: forget it once back.
+		l.stash(&msg{kind: msgFunc, fn: func(l *Loop) { l.dropBlocked(cl) }})
+	} else {
+		l.dropBlocked(cl)
+	}
 	cl.loop.dropTxn(cl)
 	e.clientClosed(cl)
 	e.trackingClosed(cl)

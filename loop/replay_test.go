@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -239,4 +240,48 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// TestReplayerGCPercent: a replay raises the GC percent and Done puts the
+// process's value back, also when replayers of two engines overlap in
+// either order; a GOGC above the replay's (or off) is left alone.
+func TestReplayerGCPercent(t *testing.T) {
+	orig := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(orig)
+	e1, e2 := replayEngine(t, 1), replayEngine(t, 1)
+	gc := func() int { p := debug.SetGCPercent(-1); debug.SetGCPercent(p); return p }
+
+	r := e1.Replayer(0)
+	if gc() != replayGCPercent {
+		t.Fatalf("during replay: %d", gc())
+	}
+	r.Done()
+	r.Done() // twice is harmless
+	if gc() != 100 {
+		t.Fatalf("after Done: %d", gc())
+	}
+	for _, firstDone := range []bool{true, false} {
+		a, b := e1.Replayer(0), e2.Replayer(0)
+		if firstDone {
+			a.Done()
+			b.Done()
+		} else {
+			b.Done()
+			a.Done()
+		}
+		if gc() != 100 {
+			t.Fatalf("overlapping replayers (first done first: %v): %d", firstDone, gc())
+		}
+	}
+	for _, user := range []int{-1, 1000} {
+		debug.SetGCPercent(user)
+		r := e1.Replayer(0)
+		if gc() != user {
+			t.Fatalf("GOGC %d: %d during replay", user, gc())
+		}
+		r.Done()
+		if gc() != user {
+			t.Fatalf("GOGC %d: %d after", user, gc())
+		}
+	}
 }

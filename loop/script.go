@@ -447,6 +447,11 @@ func (h *scriptHost) Interrupt(run *script.Run) bool {
 	if elapsed < time.Duration(e.cfg().BusyReplyThreshold)*time.Millisecond {
 		return false
 	}
+	if h.t != nil {
+		// The loops parked for the script serve their clients (BUSY)
+		// until it ends (lent.go).
+		h.x.lendOut(h.t)
+	}
 	b := &busyScript{name: run.Name, eval: run.Eval, start: run.Start, gen: h.gen, state: &h.state}
 	if h.outer != nil {
 		b.argv = copyArgs(h.outer.Args)

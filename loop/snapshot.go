@@ -216,7 +216,7 @@ func (e *Engine) snapshot(enc EntryEncoder, atStart func(), emit func(db int, da
 	for i := range s.loops {
 		s.stats.keys.Add(s.loops[i].n.Load())
 	}
-	if n := s.stats.read.Load() + s.stats.copied.Load(); n > 0 && err != errStopped {
+	if n := s.stats.read.Load() + s.stats.copied.Load(); n > 0 && err != errStopped && e.opts.Logf != nil {
 		e.opts.Logf("Snapshot of %d slots in %.3f s: %d read in the background, %d imaged by the loops (%.1f ms), %d keys copied before a change, %d waits for a slot being read (%.1f ms)",
 			n, time.Since(start).Seconds(), s.stats.read.Load(), s.stats.copied.Load(), float64(s.stats.copyNs.Load())/1e6,
 			s.stats.keys.Load(), s.stats.waited.Load(), float64(s.stats.waitNs.Load())/1e6)

@@ -741,6 +741,11 @@ func (e *Engine) trackTxn(t *txn, done bool) {
 	}
 	tt.xcur = nil
 	t.trk, tt.xpend = tt.xpend, nil
+	if cl := t.cl; cl != nil && cl.trk != nil && t.fn != nil && cl.tx == nil && t.parks(cl.loop.idx) {
+		// EXEC on the executor: its end is the end of the command that
+		// resetClient would see (replyDropped is not called for it).
+		cl.trk.caching = false
+	}
 	if t.track && t.cl != nil && t.spec != nil {
 		e.remember(nil, t.cl.sess.ID, t.spec, t.args, &tt.xkeyPs)
 	}
