@@ -17,6 +17,9 @@ func getKeysProcs() map[string]func(args [][]byte, dst []int) []int {
 		"lmpop": generic(0, 1, 2), "blmpop": generic(0, 2, 3),
 		"zmpop": generic(0, 1, 2), "bzmpop": generic(0, 2, 3),
 		"sintercard": generic(0, 1, 2), "zintercard": generic(0, 1, 2),
+		// evalGetKeys and functionGetKeys: numkeys at 2, keys from 3.
+		"eval": generic(0, 2, 3), "evalsha": generic(0, 2, 3), "eval_ro": generic(0, 2, 3), "evalsha_ro": generic(0, 2, 3),
+		"fcall": generic(0, 2, 3), "fcall_ro": generic(0, 2, 3),
 		"sort":    SortGetKeys,
 		"sort_ro": func(_ [][]byte, dst []int) []int { return append(dst, 1) },
 	}
