@@ -37,10 +37,9 @@ type Replayer struct {
 
 // replayGCPercent is the GC percent while a log is replayed. The heap then
 // only grows (the dataset being rebuilt, little garbage), so each GC cycle
-// re-marks everything loaded so far and frees almost nothing; with fewer
-// cycles start-up takes a fifth less CPU. The heap peaks at about the
-// loaded dataset either way, since a cycle is due at 5x what the last one
-// found live, which is at most what the load ends with.
+// re-marks everything loaded so far and frees almost nothing. Measured on
+// the persist benchmark's 1M-key AOF: about 15% less CPU to start, for a
+// peak RSS 8% higher (211 MiB instead of 195).
 const replayGCPercent = 400
 
 // noRestore: Done leaves the GC percent alone.

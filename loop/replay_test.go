@@ -104,7 +104,7 @@ func TestReplayerApplyErrors(t *testing.T) {
 		{cmd("GET"), "wrong number of arguments for 'get'"},
 		{cmd("ping"), "Unknown command 'ping'"}, // not a write a log can hold
 		{cmd("SET", "k"), "wrong number of arguments for 'set'"},
-		{cmd("select"), "Unknown command 'select'"}, // as Redis: SELECT without its argument is not replayable
+		{cmd("select"), "Unknown command 'select'"}, // SELECT is only special with its argument
 	} {
 		err := r.Apply(c.args)
 		if err == nil || err.Error() != c.want {
