@@ -99,6 +99,13 @@ func (s *Server) waitReady(ctx context.Context, within time.Duration) error {
 			err = fmt.Errorf("PING answered %q", reply)
 		}
 		last = err
+		// A server still loading its data set (Redis answers -LOADING)
+		// is alive and making progress: a big data set may take minutes.
+		loading := err != nil && strings.Contains(err.Error(), "LOADING")
+		if loading && time.Now().After(deadline) && time.Since(deadline) < 20*time.Minute {
+			time.Sleep(5 * time.Millisecond)
+			continue
+		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("bench: %s on port %d not ready after %v: %v; log %s:\n%s", s.Name, s.Port, within, last, s.Log, tailFile(s.Log, 2000))
 		}
