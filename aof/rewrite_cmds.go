@@ -43,6 +43,17 @@ func AppendSelect(dst []byte, db int) []byte {
 	return appendBulkInt(dst, int64(db))
 }
 
+// functionLoadHead is "FUNCTION LOAD" with the '*3' of its command.
+const functionLoadHead = "*3\r\n$8\r\nFUNCTION\r\n$4\r\nLOAD\r\n"
+
+// AppendFunctionLoad appends "FUNCTION LOAD <code>", the form a rewritten
+// base gives each function library, before the first SELECT (aof.c's
+// rewriteFunctions). Any goroutine may call it.
+func AppendFunctionLoad(dst, code []byte) []byte {
+	dst = append(dst, functionLoadHead...)
+	return appendBulk(dst, code)
+}
+
 // AppendEntryCommands appends the commands that rebuild e (its key, value
 // and expiry) to dst: a loop.EntryEncoder. It only reads e and keeps no
 // state, so any goroutines may call it at once while nobody changes e.

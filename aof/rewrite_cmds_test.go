@@ -206,3 +206,13 @@ func replayBytes(t *testing.T, data []byte, apply func([][]byte) error) error {
 	_, err := Load(opts, apply)
 	return err
 }
+
+// TestAppendFunctionLoad: the bytes redis-server 7.0.15 writes for one
+// library at the head of a base with aof-use-rdb-preamble no.
+func TestAppendFunctionLoad(t *testing.T) {
+	code := "#!lua name=lib1\nredis.register_function('f1', function() return 1 end)"
+	want := "*3\r\n$8\r\nFUNCTION\r\n$4\r\nLOAD\r\n$70\r\n" + code + "\r\n"
+	if got := string(AppendFunctionLoad(nil, []byte(code))); got != want {
+		t.Fatalf("got %q\nwant %q", got, want)
+	}
+}

@@ -131,6 +131,9 @@ func zrangeGeneric(c *Ctx, argStart int, dst []byte, rangeType, dir int) {
 		case zrScore, zrLex:
 			if rangeType == zrScore {
 				lo, hi = z.ScoreRanks(sr.min, sr.max, sr.minEx, sr.maxEx)
+			} else if rev {
+				// Redis walks a lex range back from its last member.
+				lo, hi = z.LexRanksRev(lmin, lmax)
 			} else {
 				lo, hi = z.LexRanks(lmin, lmax)
 			}

@@ -314,6 +314,7 @@ ttl k1
 ttl nosuch
 pttl nosuch
 expiretime nosuch
+pexpireat k1 1999999999999
 pexpiretime k1
 pexpire k1 100000
 expireat k1 99999999999

@@ -463,3 +463,100 @@ func TestPubsubSlowSubscriberDisconnected(t *testing.T) {
 		t.Fatalf("NUMSUB %q", r)
 	}
 }
+
+// TestPubsubOwnPushesInReplyDiff: what EXEC and scripts publish, and the
+// keyspace events of their commands, reach their own (RESP3) client
+// where Redis writes them: inside the EXEC array, before the script's
+// reply. Keys a and b live on different loops whenever there are two or
+// more, so the cross-loop (executor) paths run as well as the inline ones.
+func TestPubsubOwnPushesInReplyDiff(t *testing.T) {
+	p := startPair(t)
+	eval := func(client int, script string, keys ...string) psStep {
+		args := append([]string{"EVAL", script, strconv.Itoa(len(keys))}, keys...)
+		return psStep{client: client, args: args}
+	}
+	steps := []psStep{
+		step(2, "CONFIG SET notify-keyspace-events KEA"),
+		step(0, "SUBSCRIBE ch __keyevent@0__:set"),
+		step(1, "PSUBSCRIBE __key*__:* c*"),
+		// EXEC over both loops, over one, and over the whole keyspace.
+		step(0, "MULTI"), step(0, "SET a 1"), step(0, "PUBLISH ch hi"), step(0, "SET b 2"), step(0, "EXEC"),
+		step(0, "MULTI"), step(0, "SET a 3"), step(0, "PUBLISH ch one"), step(0, "EXEC"),
+		step(0, "MULTI"), step(0, "PUBLISH ch x"), step(0, "DBSIZE"), step(0, "SET b 4"), step(0, "EXEC"),
+		// Scripts: one key (inline on its loop, or sent to it), keys on
+		// both loops, no key (every loop).
+		eval(0, "redis.call('set', KEYS[1], 'v') redis.call('publish', 'ch', 'in') return 7", "a"),
+		eval(0, "redis.call('publish', 'ch', 'in') redis.call('set', KEYS[1], 'v') return 7", "b"),
+		eval(0, "redis.call('set', KEYS[1], 'v') redis.call('publish', 'ch', 'two') redis.call('set', KEYS[2], 'w') return 8", "a", "b"),
+		eval(0, "redis.call('publish', 'ch', 'none') return 9"),
+		// Another client's transaction: its subscribers get the same.
+		step(2, "MULTI"), step(2, "SET a 5"), step(2, "PUBLISH ch other"), step(2, "SET b 6"), step(2, "EXEC"),
+		eval(2, "redis.call('set', KEYS[1], 'v') redis.call('publish', 'ch', 'o') return 1", "a"),
+		step(0, "PING"),
+	}
+	runPubsubScript(t, p, []bool{true, false, true}, steps)
+}
+
+// TestPubsubOwnPushesBusyScriptDiff: a script that passes
+// busy-reply-threshold (so Basalt lends its loop back and finishes the
+// script later) still delivers its own client's pushes ahead of its reply,
+// byte for byte as redis-server.
+func TestPubsubOwnPushesBusyScriptDiff(t *testing.T) {
+	p := startPair(t)
+	spin := "local i = 0 while i < 20000000 do i = i + 1 end "
+	scripts := []struct {
+		src, key, reply string
+	}{
+		{"redis.call('set', KEYS[1], 'v') redis.call('publish', 'ch', 'early') " + spin + "redis.call('publish', 'ch', 'late') return 7", "a", ":7\r\n"},
+		{spin + "redis.call('publish', 'ch', 'after') redis.call('set', KEYS[1], 'w') return 8", "b", ":8\r\n"},
+	}
+	var got [2][]string
+	for side, addr := range []string{p.ref.addr, p.tgt.addr} {
+		admin, err := Dial(addr, 10*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer admin.Close()
+		c, err := Dial(addr, 30*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		for _, cmd := range [][]string{{"CONFIG", "SET", "notify-keyspace-events", "KEA"}, {"CONFIG", "SET", "busy-reply-threshold", "20"}} {
+			if _, err := admin.DoStrings(cmd...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, cmd := range [][]string{{"HELLO", "3"}, {"SUBSCRIBE", "ch", "__keyevent@0__:set"}} {
+			if _, err := c.DoStrings(cmd...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_, _ = readAvailable(c, 50*time.Millisecond) // the second subscribe confirmation
+		for _, sc := range scripts {
+			if err := c.Send([][]byte{[]byte("EVAL"), []byte(sc.src), []byte("1"), []byte(sc.key)}); err != nil {
+				t.Fatal(err)
+			}
+			var out []byte
+			for !bytes.HasSuffix(out, []byte(sc.reply)) {
+				b, err := readAvailable(c, 100*time.Millisecond)
+				if err != nil && !errors.Is(err, io.EOF) {
+					t.Fatalf("side %d: %v (so far %q)", side, err, out)
+				}
+				out = append(out, b...)
+				if len(b) == 0 && err != nil {
+					t.Fatalf("side %d: connection ended (so far %q)", side, out)
+				}
+			}
+			got[side] = append(got[side], string(out))
+		}
+		if _, err := admin.DoStrings("CONFIG", "SET", "busy-reply-threshold", "5000"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range scripts {
+		if got[0][i] != got[1][i] {
+			t.Errorf("script %d:\n redis  %q\n target %q", i, got[0][i], got[1][i])
+		}
+	}
+}

@@ -53,6 +53,52 @@ func TestDiffStreamBlocking(t *testing.T) {
 		"xadd-maxlen-0": {S(1, "XADD s 1-0 a 1"), B(0, "XREAD BLOCK 0 STREAMS s $"), S(1, "XADD s MAXLEN 0 2-0 b 2"),
 			S(1, "XADD s 3-0 c 3"), R(0)},
 	}
+	// A stream deleted or replaced under blocked readers (Redis 7.0's
+	// signalDeletedKeyAsReady): XREADGROUP readers look again and get
+	// UNBLOCKED when no stream is there, NOGROUP when a stream without
+	// their group is, entries when one with new entries is; XREAD readers
+	// keep waiting unless a stream with new entries arrives.
+	group := []blockStep{S(1, "XADD s 1-0 a 1"), S(1, "XGROUP CREATE s g $"), B(0, "XREADGROUP GROUP g c BLOCK 0 STREAMS s >")}
+	xread := []blockStep{S(1, "XADD s 1-0 a 1"), B(0, "XREAD BLOCK 0 STREAMS s $")}
+	then := func(head []blockStep, tail ...blockStep) []blockStep {
+		return append(append([]blockStep(nil), head...), tail...)
+	}
+	for name, tail := range map[string][]blockStep{
+		"set":             {S(1, "SET s x"), R(0)},
+		"unlink":          {S(1, "UNLINK s"), R(0)},
+		"rename-away":     {S(1, "RENAME s t"), R(0)},
+		"renamenx-away":   {S(1, "RENAMENX s t"), R(0)},
+		"rename-string":   {S(1, "SET t x"), S(1, "RENAME t s"), R(0)},
+		"rename-nogroup":  {S(1, "XADD t 5-0 b 2"), S(1, "RENAME t s"), R(0)},
+		"rename-group":    {S(1, "XADD t 5-0 b 2"), S(1, "XGROUP CREATE t g 0"), S(1, "RENAME t s"), R(0)},
+		"rename-no-news":  {S(1, "XADD t 1-0 b 2"), S(1, "XGROUP CREATE t g $"), S(1, "RENAME t s"), S(1, "XADD s 2-0 c 3"), R(0)},
+		"copy-replace":    {S(1, "XADD t 5-0 b 2"), S(1, "COPY t s REPLACE"), R(0)},
+		"restore-replace": {S(1, "SET t x"), S(1, "RESTORE s 0 @dump:t REPLACE"), R(0)},
+		"restore-stream":  {S(1, "XADD t 5-0 b 2"), S(1, "XGROUP CREATE t g 0"), S(1, "RESTORE s 0 @dump:t REPLACE"), R(0)},
+		"move":            {S(1, "MOVE s 1"), R(0)},
+		"flushdb":         {S(1, "FLUSHDB"), R(0)},
+		"flushdb-other":   {S(1, "SELECT 1"), S(1, "FLUSHDB"), S(1, "SELECT 0"), S(1, "XADD s 2-0 b 2"), R(0)},
+		"flushall":        {S(1, "FLUSHALL"), R(0)},
+		"swapdb":          {S(1, "SWAPDB 0 1"), R(0)},
+		"swapdb-stream":   {S(1, "SELECT 1"), S(1, "XADD s 1-0 f v"), S(1, "XGROUP CREATE s g 0"), S(1, "SWAPDB 0 1"), R(0)},
+		"expire":          {S(1, "PEXPIRE s 20"), {C: 1, Sleep: 200 * time.Millisecond}, R(0)},
+		"expire-lazy":     {S(1, "PEXPIRE s 20"), S(1, "DEBUG SLEEP 0.1"), S(1, "EXISTS s"), R(0)},
+		"multi-readd":     {S(1, "MULTI"), S(1, "DEL s"), S(1, "XADD s 9-0 a b"), S(1, "XGROUP CREATE s g 0"), S(1, "EXEC"), R(0)},
+		"multi-set":       {S(1, "MULTI"), S(1, "DEL s"), S(1, "SADD s m"), S(1, "EXEC"), R(0)},
+	} {
+		scenarios["xreadgroup-"+name] = then(group, tail...)
+	}
+	for name, tail := range map[string][]blockStep{
+		"set-stays":      {S(1, "SET s x"), S(1, "DEL s"), S(1, "XADD s 2-0 b 2"), R(0)},
+		"flushall-stays": {S(1, "FLUSHALL"), S(1, "XADD s 5-0 b 2"), R(0)},
+		"swapdb-stays":   {S(1, "SWAPDB 0 1")},
+		"expire-stays":   {S(1, "PEXPIRE s 20"), {C: 1, Sleep: 200 * time.Millisecond}},
+		"rename-onto":    {S(1, "XADD t 7-0 a b"), S(1, "RENAME t s"), R(0)},
+		"copy-onto":      {S(1, "XADD t 7-0 a b"), S(1, "COPY t s REPLACE"), R(0)},
+		"move-stays":     {S(1, "MOVE s 1")},
+	} {
+		scenarios["xread-"+name] = then(xread, tail...)
+	}
 	for name, steps := range scenarios {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -111,8 +157,17 @@ func runStreamScenario(t *testing.T, srv *server, steps []blockStep) []string {
 	var out []string
 	for k, st := range steps {
 		args := bs(strings.Fields(st.Cmd)...)
+		for i, a := range args {
+			// "@dump:KEY" is the DUMP payload of KEY (for RESTORE).
+			if k, ok := strings.CutPrefix(string(a), "@dump:"); ok {
+				v := mustCall(t, admin, "DUMP", k)
+				args[i] = v.Str
+			}
+		}
 		c := get(st.C)
 		switch {
+		case st.Sleep > 0:
+			time.Sleep(st.Sleep)
 		case st.Read:
 			r, err := c.ReadReply()
 			if err != nil {

@@ -135,3 +135,32 @@ func BenchmarkRandomEntry(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkLoad is start-up loading: 1M new keys into an empty shard, as
+// BenchmarkUpsert, in the loading mode without a size hint (an AOF) and
+// with Reserve's (an RDB's RESIZEDB); "serving" is the normal mode.
+func BenchmarkLoad(b *testing.B) {
+	const n = 1_000_000
+	keys := benchKeys(n)
+	for _, mode := range []string{"serving", "loading", "reserved"} {
+		b.Run(mode, func(b *testing.B) {
+			s := NewShardSeed(1, 1)
+			start := func() {
+				s.Flush(0)
+				s.SetLoading(mode != "serving")
+				s.Reserve(0, n)
+			}
+			start()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if i%n == 0 && i > 0 {
+					b.StopTimer()
+					start()
+					b.StartTimer()
+				}
+				s.Upsert(0, keys[i%n], 0)
+			}
+		})
+	}
+}

@@ -48,6 +48,25 @@ func newDict(seed uint64) *dict {
 	return &dict{rehashIdx: -1, seed: seed, eager: dictEagerRehash}
 }
 
+// newDictSized is newDict with its table made at once for n entries (at
+// load factor 1): loading sizes a slot's dict for the keys it expects, so
+// that filling it moves nothing.
+func newDictSized(seed uint64, n int) *dict {
+	d := newDict(seed)
+	if n > dictInitSize {
+		d.t[0].b = make([]*Entry, tableSize(n))
+	}
+	return d
+}
+
+// tableSize is the smallest power of two >= max(n, dictInitSize).
+func tableSize(n int) int {
+	if n <= dictInitSize {
+		return dictInitSize
+	}
+	return 1 << bits.Len(uint(n-1))
+}
+
 func (d *dict) rehashing() bool { return d.rehashIdx != -1 }
 
 func (d *dict) len() int { return d.t[0].used + d.t[1].used }
@@ -161,6 +180,17 @@ func (d *dict) remove(key []byte, hv uint64) *Entry {
 	return nil
 }
 
+// growForLoad is expandIfNeeded while loading: a full table grows to
+// room for grow times its entries (and at least want) rather than double,
+// so that a dict filled from empty moves each entry fewer times. Done
+// before add, which then finds room and does not grow.
+func (d *dict) growForLoad(grow, want int) {
+	if d.rehashing() || d.paused > 0 || len(d.t[0].b) == 0 || d.t[0].used < len(d.t[0].b) {
+		return
+	}
+	d.resize(max(grow*d.t[0].used, want))
+}
+
 // expandIfNeeded grows the table at load factor 1 (Redis: used >= size).
 func (d *dict) expandIfNeeded() {
 	if len(d.t[0].b) == 0 {
@@ -188,10 +218,7 @@ func (d *dict) shrinkIfNeeded() {
 // resize starts an incremental rehash into a table of the smallest power of
 // two >= max(n, dictInitSize).
 func (d *dict) resize(n int) {
-	size := dictInitSize
-	if n > size {
-		size = 1 << bits.Len(uint(n-1))
-	}
+	size := tableSize(n)
 	if size == len(d.t[0].b) {
 		return
 	}

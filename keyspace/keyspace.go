@@ -143,7 +143,12 @@ type Shard struct {
 	expDB int
 	// Added, when set, is called with every key added to the shard
 	// (Upsert creating it, Insert); the loop sets it while clients are
-	// blocked on keys of this shard, to learn which became ready.
+	// blocked on keys of this shard, to learn which became ready. It is
+	// also called when a stream leaves a key (removed, expired, or found
+	// by Upsert, which overwrites it unless XADD), and with a nil key when
+	// database db is emptied or swapped (db -1: every database), as
+	// Redis's signalDeletedKeyAsReady: XREADGROUP readers blocked on the
+	// key then look again (and get UNBLOCKED if no stream is there).
 	Added func(db int, key []byte)
 	// Expired, when set, is called with every key removed because its
 	// time was up (lazily by a lookup, or by ActiveExpire), after the
@@ -154,6 +159,9 @@ type Shard struct {
 	// snapMark is the value of Entry.imaged that means "imaged by the
 	// snapshot in progress or linked since it began" (snapmark.go).
 	snapMark bool
+	// loading is set while a dataset is loaded at start-up (SetLoading):
+	// dicts then grow by loadGrowth instead of doubling.
+	loading bool
 	// Hits and Misses count read lookups (INFO keyspace_hits/misses),
 	// kept by the command layer; atomic so that CONFIG RESETSTAT and INFO
 	// may touch them from any goroutine.
@@ -172,6 +180,9 @@ type db struct {
 	exp []*Entry
 	// expCur is where active expiry resumes sampling exp.
 	expCur int
+	// slotHint is the number of keys per slot expected while loading
+	// (Reserve), 0 when unknown: a slot's dict is made that large.
+	slotHint int
 }
 
 // NewShard makes an empty shard with the given number of databases and a
@@ -268,6 +279,9 @@ func (s *Shard) Upsert(d int, key []byte, now int64) (e *Entry, existed bool) {
 		if e = dt.find(key, hv); e != nil {
 			if e.Expire == 0 || e.Expire > now {
 				e.Access = now
+				if e.Kind == KindStream && s.Added != nil {
+					s.Added(d, key) // about to be overwritten (or XADD)
+				}
 				return e, true
 			}
 			s.expire(d, e)
@@ -354,8 +368,10 @@ func (s *Shard) insert(d int, slot uint16, hv uint64, e *Entry) {
 	}
 	dt := db.slots[slot]
 	if dt == nil {
-		dt = newDict(s.seed)
+		dt = newDictSized(s.seed, db.slotHint)
 		db.slots[slot] = dt
+	} else if s.loading {
+		dt.growForLoad(loadGrowth, db.slotHint)
 	}
 	dt.add(e, hv)
 	if s.Added != nil {
@@ -369,6 +385,66 @@ func (s *Shard) insert(d int, slot uint16, hv uint64, e *Entry) {
 	if e.Expire != 0 {
 		db.addExp(e)
 	}
+}
+
+// loadGrowth is how many times larger a full dict becomes while loading.
+// A dict filled from empty by doubling moves about one entry per entry
+// it ends with, each move a cache miss on a cold entry (to rehash its
+// key); growing 4 times moves about a third as many, for tables at most
+// 4 times larger than needed (never more than the 8 bytes a key per
+// bucket at load factor 1/4) until they next grow or shrink.
+const loadGrowth = 4
+
+// SetLoading turns the loading mode on or off. While loading (the
+// dataset is read from an RDB file or replayed from the append-only log
+// before the loops serve, or by DEBUG RELOAD) dicts grow by 4 instead of
+// 2, and Reserve's hints size new dicts. Turning it off drops the hints;
+// tables keep their size (the normal rules resize them as keys come and
+// go). Only lookups and inserts change: every invariant holds either way.
+func (s *Shard) SetLoading(on bool) {
+	s.loading = on
+	if !on {
+		for i := range s.dbs {
+			s.dbs[i].slotHint = 0
+		}
+	}
+}
+
+// Loading reports whether the loading mode is on.
+func (s *Shard) Loading() bool { return s.loading }
+
+// Reserve tells a shard in loading mode that database d is about to
+// receive keys keys in all (an RDB's RESIZEDB count; keys spread evenly
+// over the 16384 slots, whichever shards hold them): each slot dict made
+// from now on is sized for its share, so that loading moves no entry.
+// Ignored when not loading. The hint lasts until SetLoading(false) or a
+// Flush of d.
+func (s *Shard) Reserve(d int, keys int) {
+	if !s.loading || d < 0 || d >= len(s.dbs) || keys <= 0 {
+		return
+	}
+	// A slot's share varies (Poisson, standard deviation sqrt of the
+	// mean): a table sized for the mean alone would be full in about
+	// half the slots before their last keys arrive, and each would then
+	// move all its entries to double it. Two standard deviations over
+	// the mean (rounded up to a power of two by the dict) make that
+	// rare, for at most twice the buckets of a table sized for the mean.
+	mean := (keys + hash.SlotCount - 1) / hash.SlotCount
+	s.dbs[d].slotHint = min(mean+2*isqrt(mean)+1, dictEagerRehash)
+}
+
+// isqrt is the integer square root of n >= 0.
+func isqrt(n int) int {
+	r := 0
+	for b := 1 << 30; b > 0; b >>= 2 {
+		if n >= r+b {
+			n -= r + b
+			r = r>>1 + b
+		} else {
+			r >>= 1
+		}
+	}
+	return r
 }
 
 // Remove detaches and returns the entry for key (expired or not), or nil.
@@ -397,6 +473,9 @@ func (s *Shard) remove(d int, slot uint16, key []byte) *Entry {
 	fenAdd(db.fen, slot, -1)
 	if e.expIdx != 0 {
 		db.delExp(e)
+	}
+	if e.Kind == KindStream && s.Added != nil {
+		s.Added(d, e.Key)
 	}
 	return e
 }
@@ -483,10 +562,19 @@ func (s *Shard) Flush(d int) {
 			s.dbs[i] = db{}
 		}
 	}
+	if s.Added != nil {
+		s.Added(d, nil)
+	}
 }
 
 // Swap exchanges databases a and b (SWAPDB).
-func (s *Shard) Swap(a, b int) { s.dbs[a], s.dbs[b] = s.dbs[b], s.dbs[a] }
+func (s *Shard) Swap(a, b int) {
+	s.dbs[a], s.dbs[b] = s.dbs[b], s.dbs[a]
+	if s.Added != nil {
+		s.Added(a, nil)
+		s.Added(b, nil)
+	}
+}
 
 // ScanSlot calls fn for entries of one slot of database d starting at
 // cursor (0 to start), and returns the cursor to continue from (0 when the

@@ -123,15 +123,24 @@ func TestShardModel(t *testing.T) {
 		keys, ops int
 	}{{50, 100000}, {3000, 200000}, {40000, 200000}} {
 		t.Run(fmt.Sprint(cfg.keys), func(t *testing.T) {
-			runModel(t, cfg.keys, cfg.ops, uint64(cfg.keys))
+			runModel(t, cfg.keys, cfg.ops, uint64(cfg.keys), false)
+		})
+		// The loading mode (faster growth, dicts sized by Reserve)
+		// changes nothing observable.
+		t.Run(fmt.Sprint(cfg.keys, "-loading"), func(t *testing.T) {
+			runModel(t, cfg.keys, cfg.ops, uint64(cfg.keys), true)
 		})
 	}
 }
 
-func runModel(t *testing.T, nkeys, nops int, seed uint64) {
+func runModel(t *testing.T, nkeys, nops int, seed uint64, loading bool) {
 	r := rand.New(rand.NewPCG(seed, 99))
 	const dbs = 3
 	s := NewShardSeed(dbs, seed)
+	if loading {
+		s.SetLoading(true)
+		s.Reserve(1, nkeys*hash.SlotCount/8) // 8 keys a slot expected
+	}
 	var log effect.Log
 	s.Log = &log
 	model := make([]map[string]mval, dbs)

@@ -23,9 +23,10 @@ import (
 // A key becomes ready when it is added to its shard (keyspace's Added
 // hook: list and sorted set readers only ever wait on absent keys), or
 // when a command signals it through Ctx.Ready (stream readers wait on
-// existing keys: XADD, XGROUP DESTROY and deleting a stream signal it;
-// Ctx.Ready is the owner's Added hook, set only while someone waits on
-// that loop's keys). The owner loop
+// existing keys: XADD and XGROUP DESTROY signal it; Ctx.Ready is the
+// owner's Added hook, set only while someone waits on that loop's keys),
+// or when a stream leaves the key (the shard calls Added as it removes,
+// overwrites, flushes or swaps it). The owner loop
 // serves ready keys right after the command that added them completes
 // (after a transaction, once released): it walks the key's waiters in the
 // order they blocked and runs the blocking spec's Serve for each while the
@@ -136,10 +137,20 @@ func (l *Loop) removeWaiter(b *blocked) {
 	}
 }
 
-// keyAdded is the shard's Added hook: a key someone waits for exists now.
-// It runs on whoever owns the shard (the loop, or the executor while the
-// loop is parked) and only queues the key.
+// keyAdded is the shard's Added hook: a key someone waits for exists now,
+// or a stream left it (nil key: database db, -1 every database, was
+// emptied or swapped), so its waiters look again. It runs on whoever owns
+// the shard (the loop, or the executor while the loop is parked) and only
+// queues the key.
 func (l *Loop) keyAdded(db int, key []byte) {
+	if key == nil {
+		for wk := range l.waiters {
+			if db < 0 || wk.db == db {
+				l.markReady(wk)
+			}
+		}
+		return
+	}
 	if _, ok := l.waiters[waitKey{db, string(key)}]; !ok {
 		return
 	}

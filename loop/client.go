@@ -64,6 +64,9 @@ type client struct {
 
 const (
 	targetExecutor = -1
+	// targetScript: the client's script runs on its loop's runner, the
+	// loop lent meanwhile (runner.go); nothing may follow it.
+	targetScript = -2
 )
 
 // process parses and dispatches as much of the client's input as it may:
@@ -249,9 +252,10 @@ func (l *Loop) dispatch(cl *client, args [][]byte, replayed *bool) bool {
 		}
 		switch scope {
 		case command.ScopeAll:
-			// A keyless script goes to the executor even on one loop, so
-			// the loop can serve BUSY and SCRIPT KILL while it runs (lent.go).
-			if len(e.loops) > 1 || spec.ScopeFunc != nil {
+			// With one loop everything runs inline; a script does so on the
+			// loop's runner, so the loop can serve BUSY and SCRIPT KILL
+			// while it is busy (runner.go).
+			if len(e.loops) > 1 {
 				target, involved = targetExecutor, e.loops
 			}
 		case command.ScopeKeys:
@@ -315,10 +319,22 @@ func (l *Loop) dispatch(cl *client, args [][]byte, replayed *bool) bool {
 		mark := len(cl.out)
 		l.w.B, l.w.Proto = cl.out, cl.sess.Proto
 		l.cur = cl
+		l.scrLend = true
 		bl := l.execute(spec, args, cl.sess.DB, &cl.sess, sm, e.cfg())
+		l.scrLend = false
 		l.cur = nil
 		cl.out = l.w.B
 		l.w.B = nil
+		if s := l.susp; s != nil {
+			// A busy script: the loop is lent and the client waits for
+			// the script's end, like a command out on another loop; its
+			// runner finishes it (runner.go).
+			l.susp = nil
+			s.cl, s.drop = cl, replyDropped(cl, replayed)
+			cl.inflight++
+			cl.target = targetScript
+			return true
+		}
 		if cl.trk != nil {
 			l.trackInline(cl, spec, args)
 		}

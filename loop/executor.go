@@ -34,8 +34,11 @@ type txn struct {
 	lend    chan struct{}
 	lentOut bool
 	reply   []byte
-	need    uint64 // log position the reply waits for (reply gate), 0 if none
-	log     effect.Log
+	// out is the reply being built while t runs (executor only): pushes
+	// to cl from the loops t parked are appended to it (pubsub.go).
+	out  *resp.Writer
+	need uint64 // log position the reply waits for (reply gate), 0 if none
+	log  effect.Log
 	// suppress drops the reply (CLIENT REPLY OFF/SKIP).
 	suppress bool
 	// fn, when set, replaces spec.Run (server-internal transactions).
@@ -134,6 +137,7 @@ func (x *executor) execute(t *txn) {
 		e.snapBefore(t, sm) // INFO, CLIENT LIST... touch no data
 	}
 	w := x.writer(t.proto)
+	t.out = w
 	x.cur.Store(t)
 	defer x.cur.Store(nil)
 	c := &command.Ctx{

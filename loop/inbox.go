@@ -11,6 +11,9 @@ const (
 	msgPark                 // stop until the transaction executor releases us
 	msgTxn                  // a transaction's reply for one of our clients
 	msgFunc                 // run a function on this loop
+	// msgDeliver runs a function that only appends to clients' output
+	// (pub/sub messages, invalidations): safe on a lent loop too.
+	msgDeliver
 )
 
 // msg is one entry of a loop's inbox. It is embedded in what it carries

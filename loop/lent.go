@@ -63,6 +63,12 @@ func (l *Loop) handle(m *msg) {
 				// answered BUSY
 			} else if m.kind == msgReply && l.lentDeliver(m.b) {
 				l.deliverBatch(m.b)
+			} else if m.kind == msgDeliver && !l.lent.replyStashed {
+				// Pub/sub messages only touch client buffers: delivered
+				// now, so a busy script's pushes to its own client land
+				// before its reply (appended when it finishes). After a
+				// stashed reply they wait, to stay behind it.
+				m.fn(l)
 			} else {
 				if m.kind == msgReply {
 					l.lent.replyStashed = true // later replies keep their order
@@ -81,7 +87,7 @@ func (l *Loop) handle(m *msg) {
 			l.park(m.t)
 		case msgTxn:
 			l.deliverTxn(m.t)
-		case msgFunc:
+		case msgFunc, msgDeliver:
 			m.fn(l)
 		case msgUnlend:
 			// The loop was released before it could go lent: nothing to do.
@@ -136,8 +142,15 @@ func (l *Loop) busyBatch(b *batch) bool {
 // unlend ends lent mode: the shard is the loop's again. What arrived
 // meanwhile runs first, then the held clients go on.
 func (l *Loop) unlend() {
+	t := l.lent.t
 	l.lent.t = nil
 	l.lent.replyStashed = false
+	if r := l.scrRun; r != nil && t == &r.marker {
+		// An inline script's runner is done: its command first.
+		if l.finish(r); l.lent.t != nil {
+			return // the rest of its batch lent the loop again
+		}
+	}
 	l.unpark()
 	m := l.lent.stashHead
 	l.lent.stashHead, l.lent.stashTail = nil, nil

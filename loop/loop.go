@@ -74,6 +74,13 @@ type Loop struct {
 	// lent is set while the loop serves clients with its shard lent to a
 	// busy script's transaction (lent.go).
 	lent lentState
+	// scrRun runs the loop's inline scripts (runner.go); nil until the
+	// first. scrLend is set while the command being executed may be left
+	// unfinished by a busy script (dispatch, execBatch); susp is the
+	// runner that left it so, for that caller to note.
+	scrRun  *scriptRunner
+	scrLend bool
+	susp    *scriptRunner
 }
 
 // Index is the loop's position, which the slot map refers to.
@@ -139,7 +146,11 @@ func (l *Loop) endTurn() {
 			b.to.send(&b.m)
 		}
 	}
-	for _, cl := range l.dirty {
+	// Newest first, as Redis walks clients_pending_write: a publisher's
+	// reply goes out before the writes to its subscribers, so it can send
+	// its next commands meanwhile.
+	for i := len(l.dirty) - 1; i >= 0; i-- {
+		cl := l.dirty[i]
 		cl.dirty = false
 		if cl.turnGated {
 			cl.turnGated = false
@@ -209,11 +220,15 @@ func (l *Loop) unpark() {
 
 // execBatch runs another loop's requests on our shard and sends the batch
 // back with the replies.
-func (l *Loop) execBatch(b *batch) {
+func (l *Loop) execBatch(b *batch) { l.execBatchFrom(b, 0) }
+
+// execBatchFrom runs b's requests from the first-th on. A script that
+// goes busy leaves the rest for its runner's finish (runner.go).
+func (l *Loop) execBatchFrom(b *batch, first int) {
 	w := &l.w
 	sm := l.eng.slots.Load()
 	cfg := l.eng.cfg()
-	for i := range b.reqs {
+	for i := first; i < len(b.reqs); i++ {
 		r := &b.reqs[i]
 		if staleRoute(r.routed, sm) {
 			r.bounced = true
@@ -223,7 +238,20 @@ func (l *Loop) execBatch(b *batch) {
 		w.B, w.Proto = b.replies, r.proto
 		args := b.args(r)
 		l.trackRequest(r, args, false)
-		if bl := l.execute(r.spec, args, r.db, nil, sm, cfg); bl != nil {
+		l.scrLend = true
+		bl := l.execute(r.spec, args, r.db, nil, sm, cfg)
+		l.scrLend = false
+		if s := l.susp; s != nil {
+			// A busy script: the loop is lent; its runner finishes this
+			// request and runs the rest (runner.go).
+			l.susp = nil
+			s.b, s.bi = b, i
+			b.replies = w.B
+			w.B = nil
+			l.trk.remote, l.trk.req = nil, nil
+			return
+		}
+		if bl != nil {
 			bl.home, bl.cl, bl.suppress = b.from, r.cl, r.suppress
 			r.blocked = bl
 		}
@@ -417,6 +445,9 @@ func (l *Loop) tick() {
 		}
 		if l.expireHot {
 			l.in.push(&msg{kind: msgFunc, fn: (*Loop).tick})
+		}
+		if len(l.ready) > 0 {
+			l.serveReady() // XREADGROUP readers of an expired stream
 		}
 	}
 	if timeout := l.eng.cfg().Timeout; timeout > 0 {

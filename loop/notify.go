@@ -23,12 +23,18 @@ func (e *Engine) notifyOn() bool {
 // notify publishes event on __keyspace@<db>__:<key> (message: the event)
 // and then on __keyevent@<db>__:<event> (message: the key), as selected
 // by notify-keyspace-events. It runs on the goroutine of s (a loop, or
-// the executor when s.l is nil), right where the handler reports the
-// event, so messages follow the command's order.
+// the executor when s.l is nil or parked), right where the handler
+// reports the event, so messages follow the command's order; on the
+// executor the transaction's own client gets them inside its reply, as
+// Redis writes them into the client's buffer while EXEC runs.
 func (e *Engine) notify(s *eventSink, class command.NotifyClass, event string, db int, key []byte) {
 	f := e.cfg().NotifyKeyspaceEvents
 	if f&uint16(class) == 0 || f&(config.NotifyKeyspace|config.NotifyKeyevent) == 0 || e.ps.subs.Load() == 0 {
 		return
+	}
+	var x *txn
+	if s.l == nil || s.l.ps.parked {
+		x = e.exec.cur.Load() // the executor's goroutine: its transaction
 	}
 	var buf []byte
 	if s.l != nil {
@@ -41,7 +47,7 @@ func (e *Engine) notify(s *eventSink, class command.NotifyClass, event string, d
 		buf = append(buf, key...)
 		n := len(buf)
 		buf = append(buf, event...)
-		e.publish(s.l, psGlobal, buf[:n], buf[n:])
+		e.publish(s.l, x, psGlobal, buf[:n], buf[n:])
 		buf = buf[:0]
 	}
 	if f&config.NotifyKeyevent != 0 {
@@ -49,7 +55,7 @@ func (e *Engine) notify(s *eventSink, class command.NotifyClass, event string, d
 		buf = strconv.AppendInt(buf, int64(db), 10)
 		buf = append(buf, "__:"...)
 		buf = append(buf, event...)
-		e.publish(s.l, psGlobal, buf, key)
+		e.publish(s.l, x, psGlobal, buf, key)
 	}
 	if s.l != nil {
 		s.l.ps.ch = buf[:0]

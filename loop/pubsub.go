@@ -1,6 +1,7 @@
 package loop
 
 import (
+	"math"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -37,14 +38,21 @@ import (
 // get it through their inbox in one batch per turn (psBatch), sent at the
 // end of the turn before the turn's replies to other loops, so a
 // notification reaches a subscriber before the writer's reply can. The
-// executor (and a loop's sink used by the executor while the loop is
-// parked) sends at once, one message per target loop. Either way each
-// target's inbox receives one producer's messages in the order they were
-// published, and every loop drains its inbox in order, so every subscriber
-// sees one publisher's messages in publish order. A loop flushes its
-// pending batches before it parks and before it submits a transaction, so
-// messages published on the loop stay ahead of those the executor
-// publishes afterwards.
+// executor appends at once to the subscribers on the loops its
+// transaction parked (it owns them then; not once they are lent), and
+// what goes to the transaction's own client lands inside the reply being
+// built (txn.out), as Redis writes pushes into the client's buffer while
+// EXEC or a script runs; to other loops it sends at once, one message per
+// target loop. An inline script on a loop's runner goroutine (runner.go)
+// publishes as the loop while the loop waits for it, its own client's
+// pushes going into the runner's reply buffer (runnerOut). Each target's
+// inbox receives one producer's messages in the order they were
+// published, and every loop drains its inbox in order, so every
+// subscriber sees one publisher's messages in publish order. A loop
+// flushes its pending batches before it parks and before it submits a
+// transaction, so messages published on the loop are in the targets'
+// inboxes before the executor's park messages, hence delivered before
+// anything the executor publishes afterwards.
 //
 // A subscriber that subscribes while a message to its loop is in flight
 // may receive it although PUBLISH did not count it (and one that
@@ -116,6 +124,9 @@ type pubsubRegistry struct {
 	conns sync.Map
 	// outbufKills counts clients closed by client-output-buffer-limit.
 	outbufKills atomic.Int64
+	// free holds delivered cross-loop batches for reuse (getBatch).
+	freeMu sync.Mutex
+	free   []*psBatch
 }
 
 // hashOf hashes a channel name with the registry's seed.
@@ -196,6 +207,10 @@ type clientPubsub struct {
 	// softSince is when the client's output first stayed over the soft
 	// client-output-buffer-limit (unix seconds), 0 when under it.
 	softSince int64
+	// outRoom is how long out may grow before checkOutputLimit must look
+	// again (set by it): a fan-out to many subscribers then costs one
+	// compare per message instead of a config read and a socket query.
+	outRoom int
 }
 
 // subscriptions is Redis's clientSubscriptionsCount: channels + patterns.
@@ -213,11 +228,17 @@ type loopPubsub struct {
 	chans [2]map[string][]*client // subscribers on this loop, in subscription order
 	pats  map[string][]*client
 	out   []*psBatch // per target loop: messages gathered this turn
-	// parked is set while the executor holds the loop (park): what is
-	// published through the loop's sink then goes out at once.
+	// parked is set while the executor holds the loop (park), lent or
+	// not: the loop's goroutine is not the one publishing through it.
 	parked bool
 	enc    [2][]byte // scratch: one message encoded in RESP2 and RESP3
 	ch     []byte    // scratch: a notification's channel name
+	// xcl and xout are set by the executor while it delivers to this
+	// (parked) loop's subscribers: pushes to xcl, the client whose
+	// transaction runs, go into its reply being built (xout), where Redis
+	// would put them.
+	xcl  *client
+	xout *resp.Writer
 }
 
 func (lp *loopPubsub) add(m map[string][]*client, name string, cl *client) map[string][]*client {
@@ -263,14 +284,49 @@ type psItem struct {
 // sent; the target then owns it (and drops it after delivery).
 type psBatch struct {
 	m     msg
+	reg   *pubsubRegistry // takes the batch back once delivered
 	items []psItem
 	arena []byte
 }
 
-func newPsBatch() *psBatch {
-	pb := &psBatch{}
-	pb.m = msg{kind: msgFunc, fn: pb.deliver}
+// psFreeMax bounds the registry's spare batches; psKeepMax is the largest
+// arena a spare keeps (a burst of big messages is not held on to).
+const (
+	psFreeMax = 64
+	psKeepMax = 64 << 10
+)
+
+// getBatch returns an empty batch, a spare one when there is one: every
+// loop turn that publishes to another loop needs one, so they are reused
+// rather than allocated (items and arena keep their capacity).
+func (r *pubsubRegistry) getBatch() *psBatch {
+	r.freeMu.Lock()
+	if n := len(r.free); n > 0 {
+		pb := r.free[n-1]
+		r.free[n-1] = nil
+		r.free = r.free[:n-1]
+		r.freeMu.Unlock()
+		return pb
+	}
+	r.freeMu.Unlock()
+	pb := &psBatch{reg: r}
+	pb.m = msg{kind: msgDeliver, fn: pb.deliver}
 	return pb
+}
+
+// putBatch keeps a delivered batch for reuse.
+func (r *pubsubRegistry) putBatch(pb *psBatch) {
+	if cap(pb.arena) > psKeepMax {
+		return
+	}
+	clear(pb.items) // drop the client pointers of itemRaw
+	pb.items, pb.arena = pb.items[:0], pb.arena[:0]
+	pb.m.next = nil
+	r.freeMu.Lock()
+	if len(r.free) < psFreeMax {
+		r.free = append(r.free, pb)
+	}
+	r.freeMu.Unlock()
 }
 
 func (pb *psBatch) add(typ uint8, cl *client, pat, ch, payload []byte) {
@@ -284,17 +340,18 @@ func (pb *psBatch) add(typ uint8, cl *client, pat, ch, payload []byte) {
 	pb.items = append(pb.items, it)
 }
 
-// deliver runs on the target loop.
+// deliver runs on the target loop, which then gives the batch back.
 func (pb *psBatch) deliver(l *Loop) {
+	a := pb.arena
 	for i := range pb.items {
 		it := &pb.items[i]
-		a := pb.arena
 		if it.typ == itemRaw {
 			l.deliverRaw(it.cl, a[it.msg:it.next])
 			continue
 		}
 		l.fanout(it.typ, a[it.pat:it.ch], a[it.ch:it.msg], a[it.msg:it.next])
 	}
+	pb.reg.putBatch(pb)
 }
 
 // sendPubsub sends the messages gathered this turn to their loops. The
@@ -310,37 +367,66 @@ func (l *Loop) sendPubsub() {
 }
 
 // route hands one message for loop li's subscribers to that loop. from is
-// the loop whose goroutine publishes, or nil for the executor.
-func (e *Engine) route(from *Loop, li int, typ uint8, cl *client, pat, ch, payload []byte) {
-	if from != nil && li == from.idx {
-		if typ == itemRaw {
-			from.deliverRaw(cl, payload)
-		} else {
-			from.fanout(typ, pat, ch, payload)
-		}
+// the loop whose goroutine publishes, nil on any other goroutine, or a
+// parked loop whose sink the executor uses; x, set only on the executor's
+// goroutine, is the transaction it runs (see publisher). Three ways:
+//   - the executor holding loop li (parked, not lent) delivers at once,
+//     so the transaction's own client gets its pushes inside its reply,
+//     as in Redis, and the loop's subscribers get them before anything
+//     the loop does after its release;
+//   - a running loop delivers to its own subscribers at once and gathers
+//     the rest in per-turn batches (sendPubsub);
+//   - anyone else sends a batch of one message at once.
+func (e *Engine) route(from *Loop, x *txn, li int, typ uint8, cl *client, pat, ch, payload []byte) {
+	if x != nil && !x.lentOut && x.parks(li) {
+		e.loops[li].deliverFor(x, typ, cl, pat, ch, payload)
 		return
 	}
 	if from != nil && !from.ps.parked {
+		if li == from.idx {
+			if typ == itemRaw {
+				from.deliverRaw(cl, payload)
+			} else {
+				from.fanout(typ, pat, ch, payload)
+			}
+			return
+		}
 		if from.ps.out == nil {
 			from.ps.out = make([]*psBatch, len(e.loops))
 		}
 		pb := from.ps.out[li]
 		if pb == nil {
-			pb = newPsBatch()
+			pb = e.ps.getBatch()
 			from.ps.out[li] = pb
 		}
 		pb.add(typ, cl, pat, ch, payload)
 		return
 	}
-	pb := newPsBatch()
+	// A parked loop here is lent (its goroutine serves clients) or its
+	// transaction is not known: only its inbox is safe.
+	pb := e.ps.getBatch()
 	pb.add(typ, cl, pat, ch, payload)
 	e.loops[li].send(&pb.m)
 }
 
+// deliverFor is route's delivery by the executor running x to parked loop
+// l: what goes to x's client is appended to x's reply.
+func (l *Loop) deliverFor(x *txn, typ uint8, cl *client, pat, ch, payload []byte) {
+	if x.cl != nil && x.cl.loop == l && x.out != nil {
+		l.ps.xcl, l.ps.xout = x.cl, x.out
+		defer func() { l.ps.xcl, l.ps.xout = nil, nil }()
+	}
+	if typ == itemRaw {
+		l.deliverRaw(cl, payload)
+	} else {
+		l.fanout(typ, pat, ch, payload)
+	}
+}
+
 // publish delivers payload to the subscribers of channel (and, for the
 // global namespace, of the patterns matching it) and returns how many
-// there are now. from is the loop whose goroutine runs the command, or nil.
-func (e *Engine) publish(from *Loop, kind psKind, channel, payload []byte) int64 {
+// there are now. from and x say who runs the command (see publisher).
+func (e *Engine) publish(from *Loop, x *txn, kind psKind, channel, payload []byte) int64 {
 	r := &e.ps
 	var n int64
 	if r.chans[kind].n.Load() > 0 {
@@ -352,7 +438,7 @@ func (e *Engine) publish(from *Loop, kind psKind, channel, payload []byte) int64
 			for li := range en.count {
 				if c := en.count[li].Load(); c > 0 {
 					n += int64(c)
-					e.route(from, li, typ, nil, nil, channel, payload)
+					e.route(from, x, li, typ, nil, nil, channel, payload)
 				}
 			}
 		}
@@ -365,7 +451,7 @@ func (e *Engine) publish(from *Loop, kind psKind, channel, payload []byte) int64
 			for li := range en.count {
 				if c := en.count[li].Load(); c > 0 {
 					n += int64(c)
-					e.route(from, li, itemPMessage, nil, en.name, channel, payload)
+					e.route(from, x, li, itemPMessage, nil, en.name, channel, payload)
 				}
 			}
 		}
@@ -440,12 +526,24 @@ func (l *Loop) appendOut(cl *client, b []byte) {
 		return
 	}
 	if cl == l.cur {
-		l.w.B = append(l.w.B, b...) // its out buffer is l.w while it runs
+		// Its out buffer is l.w while it runs, or the runner's while an
+		// inline script runs there (runner.go).
+		w := &l.w
+		if rw := l.runnerOut(); rw != nil {
+			w = rw
+		}
+		w.B = append(w.B, b...)
+		return
+	}
+	if cl == l.ps.xcl {
+		l.ps.xout.B = append(l.ps.xout.B, b...) // inside the executor's reply to it
 		return
 	}
 	cl.out = append(cl.out, b...)
 	l.markDirty(cl)
-	l.checkOutputLimit(cl)
+	if p := cl.ps; p == nil || len(cl.out) >= p.outRoom {
+		l.checkOutputLimit(cl)
+	}
 }
 
 // deliverRaw is deliverTo on cl's own loop.
@@ -453,7 +551,7 @@ func (l *Loop) deliverRaw(cl *client, b []byte) { l.appendOut(cl, b) }
 
 // deliverTo delivers msg (complete RESP, e.g. a RESP3 push) to cl, which
 // may live on any loop. from is the loop whose goroutine calls, or nil on
-// the executor; an eventSink's l is exactly that (see sinkDeliverTo). The
+// any other goroutine (the message then goes through cl's inbox). The
 // bytes are copied. Messages from one goroutine reach cl in call order,
 // and in order with what the same goroutine publishes; on cl's own loop
 // they are appended at once (in the middle of the running client's
@@ -461,7 +559,7 @@ func (l *Loop) deliverRaw(cl *client, b []byte) { l.appendOut(cl, b) }
 // batch to cl's loop. Client-side caching sends its invalidations
 // through it.
 func (e *Engine) deliverTo(from *Loop, cl *client, msg []byte) {
-	e.route(from, cl.loop.idx, itemRaw, cl, nil, nil, msg)
+	e.route(from, nil, cl.loop.idx, itemRaw, cl, nil, nil, msg)
 }
 
 // deliverTo is Engine.deliverTo from the goroutine owning this sink.
@@ -479,6 +577,9 @@ func (l *Loop) checkOutputLimit(cl *client) {
 	}
 	lim := &l.eng.cfg().ClientOutputBufferLimits[class]
 	if lim.Hard == 0 && lim.Soft == 0 {
+		if cl.ps != nil {
+			cl.ps.outRoom = math.MaxInt
+		}
 		return
 	}
 	used := uint64(len(cl.out))
@@ -500,6 +601,24 @@ func (l *Loop) checkOutputLimit(cl *client) {
 		cl.ps.softSince = 0
 	}
 	if !hard && !soft {
+		if p := cl.ps; p != nil {
+			// Under both limits: nothing to do until out reaches the
+			// lower one (what the socket holds only shrinks until the
+			// next flush, which checks again). Over the soft limit the
+			// time is checked at every message, as Redis does.
+			p.outRoom = 0
+			if p.softSince == 0 {
+				low := lim.Hard
+				if lim.Soft > 0 && (low == 0 || lim.Soft < low) {
+					low = lim.Soft
+				}
+				if room := low - (used - uint64(len(cl.out))); room < math.MaxInt {
+					p.outRoom = int(room)
+				} else {
+					p.outRoom = math.MaxInt
+				}
+			}
+		}
 		return
 	}
 	l.eng.opts.Logf("Client id=%d addr=%s laddr=%s name=%s scheduled to be closed ASAP for overcoming of output buffer limits.",
@@ -523,14 +642,50 @@ func (cl *client) pubsub() *clientPubsub {
 }
 
 // runner returns the loop whose goroutine runs c, or nil: a command run
-// inline on a loop (execute) uses the loop's own Ctx.
+// inline on a loop (execute) uses the loop's own Ctx; one a script or
+// EXEC runs there (or a served blocked client) logs to the loop's log,
+// as scriptHostFor tells them apart too.
 func (e *Engine) runner(c *command.Ctx) *Loop {
 	for _, l := range e.loops {
-		if c == &l.ctx {
+		if c == &l.ctx || c.Log == &l.log {
 			return l
 		}
 	}
 	return nil
+}
+
+// runnerOut is the reply buffer of l.cur while an inline script runs for
+// it on l's runner goroutine and l waits (runner.go), else nil. Called by
+// whichever of the two goroutines owns l at the time.
+func (l *Loop) runnerOut() *resp.Writer {
+	if r := l.scrRun; r != nil && r.h != nil && r.h.r == r && !r.lentOut {
+		return &r.w
+	}
+	return nil
+}
+
+// publisher says who runs c: a loop on its own goroutine, or on its
+// script runner while it waits (from), or the executor running
+// transaction x (its commands and scripts log to x.log), or neither (nil,
+// nil: AOF replay, the spare script host, a lent runner).
+func (e *Engine) publisher(c *command.Ctx) (from *Loop, x *txn) {
+	if l := e.runner(c); l != nil {
+		return l, nil
+	}
+	for _, l := range e.loops {
+		if r := l.scrRun; r != nil && c.Log == &r.log {
+			// An inline script on l's runner (runner.go): l waits for it,
+			// so the runner acts as l; once l is lent, only l's inbox.
+			if r.lentOut {
+				return nil, nil
+			}
+			return l, nil
+		}
+	}
+	if t := e.exec.cur.Load(); t != nil && c.Log == &t.log {
+		return nil, t
+	}
+	return nil, nil
 }
 
 // clientOf returns the connected client of session s, or nil (a script's
@@ -770,12 +925,14 @@ func (e *Engine) Subscribed(s *command.Session) bool {
 
 // Publish is PUBLISH channel message: it replies the number of receivers.
 func (e *Engine) Publish(c *command.Ctx) {
-	c.Out.Int(e.publish(e.runner(c), psGlobal, c.Args[1], c.Args[2]))
+	from, x := e.publisher(c)
+	c.Out.Int(e.publish(from, x, psGlobal, c.Args[1], c.Args[2]))
 }
 
 // SPublish is SPUBLISH shardchannel message.
 func (e *Engine) SPublish(c *command.Ctx) {
-	c.Out.Int(e.publish(e.runner(c), psShard, c.Args[1], c.Args[2]))
+	from, x := e.publisher(c)
+	c.Out.Int(e.publish(from, x, psShard, c.Args[1], c.Args[2]))
 }
 
 // PubsubChannels lists the channels (shard channels with shard) that have

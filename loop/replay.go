@@ -33,6 +33,8 @@ type Replayer struct {
 	last     *command.Spec
 	lastName []byte
 	gcPrev   int // the GC percent to restore in Done, or noRestore
+	// endLoad ends the shards' loading mode (BeginLoad); nil once Done.
+	endLoad func()
 }
 
 // replayGCPercent is the GC percent while a log is replayed. The heap then
@@ -64,12 +66,47 @@ func (e *Engine) Replayer(now int64) *Replayer {
 	for _, sh := range e.shards {
 		sh.Log = &r.log // expiry's DEL records are dropped too
 	}
+	r.endLoad = e.BeginLoad()
 	return r
+}
+
+// BeginLoad puts the shards in loading mode (keyspace.Shard.SetLoading:
+// dicts grow faster, and ReserveKeys's hints size them) until the
+// returned function is called. Nested calls (an RDB preamble read while
+// its AOF replays) leave the mode to the outermost. Only while nothing
+// else touches the shards: before Serve, or with every loop parked.
+func (e *Engine) BeginLoad() (end func()) {
+	if len(e.shards) == 0 || e.shards[0].Loading() {
+		return func() {}
+	}
+	for _, sh := range e.shards {
+		sh.SetLoading(true)
+	}
+	return func() {
+		for _, sh := range e.shards {
+			sh.SetLoading(false)
+		}
+	}
+}
+
+// ReserveKeys tells the shards, in loading mode, that database db is
+// about to receive keys keys (an RDB's RESIZEDB count), so that slot
+// dicts are made large enough at once. Same goroutine rules as
+// BeginLoad.
+func (e *Engine) ReserveKeys(db int, keys uint64) {
+	n := int(min(keys, 1<<40))
+	for _, sh := range e.shards {
+		sh.Reserve(db, n)
+	}
 }
 
 // Done gives the shards back to their loops' effect logs, and the GC its
 // percent.
 func (r *Replayer) Done() {
+	if r.endLoad != nil {
+		r.endLoad()
+		r.endLoad = nil
+	}
 	if r.gcPrev != noRestore {
 		debug.SetGCPercent(r.gcPrev)
 		r.gcPrev = noRestore

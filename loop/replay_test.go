@@ -285,3 +285,47 @@ func TestReplayerGCPercent(t *testing.T) {
 		}
 	}
 }
+
+// TestReplayerLoadingMode: a replay puts every shard in loading mode and
+// Done ends it; a BeginLoad nested in it (an AOF's RDB preamble) leaves
+// the mode to the replayer.
+func TestReplayerLoadingMode(t *testing.T) {
+	e := replayEngine(t, 2)
+	loading := func() int {
+		n := 0
+		for _, sh := range e.shards {
+			if sh.Loading() {
+				n++
+			}
+		}
+		return n
+	}
+	r := e.Replayer(0)
+	if loading() != 2 {
+		t.Fatalf("%d shards loading during a replay", loading())
+	}
+	end := e.BeginLoad()
+	e.ReserveKeys(0, 1000000)
+	end()
+	if loading() != 2 {
+		t.Fatal("a nested BeginLoad ended the replay's loading mode")
+	}
+	if err := r.Apply(cmd("SET", "k", "v")); err != nil {
+		t.Fatal(err)
+	}
+	r.Done()
+	if loading() != 0 {
+		t.Fatalf("%d shards still loading after Done", loading())
+	}
+	if lookup(e, 0, "k") == nil {
+		t.Fatal("key lost")
+	}
+	end = e.BeginLoad()
+	if loading() != 2 {
+		t.Fatal("BeginLoad")
+	}
+	end()
+	if loading() != 0 {
+		t.Fatal("end of BeginLoad")
+	}
+}

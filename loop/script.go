@@ -110,6 +110,9 @@ type scriptHost struct {
 	vm *script.VM
 	l  *Loop // the loop running inline; nil on the executor or spare
 	x  *executor
+	// r is the loop's runner while it runs this host's script (runner.go):
+	// a busy script lends the loop through it.
+	r *scriptRunner
 	// During a run: the EVAL's context, the loops held, the script's db.
 	outer  *command.Ctx
 	t      *txn // the executor transaction running it
@@ -210,6 +213,10 @@ func (e *Engine) runScript(c *command.Ctx, fcall, sha, ro bool) {
 		c.Out.Error("ERR scripting is disabled")
 		return
 	}
+	if l := h.l; l != nil && l.scrLend {
+		l.runInline(h, c, fcall, sha, ro) // on the loop's runner (runner.go)
+		return
+	}
 	h.begin(c)
 	if fcall {
 		h.vm.FCall(c.Out, h, c.Args, ro)
@@ -249,7 +256,9 @@ func (h *scriptHost) end() {
 	}
 	h.state.Store((h.gen + 1) << 2) // a late SCRIPT KILL finds nothing
 	c := h.outer
-	if e.gateOn() {
+	if h.r != nil && h.r.lentOut {
+		// The loop is lent: its finish does this (runner.go).
+	} else if e.gateOn() {
 		switch {
 		case h.l != nil:
 			l := h.l
@@ -383,7 +392,15 @@ func (h *scriptHost) track(spec *command.Spec, args [][]byte, scope command.Scop
 			l.snapKeys(spec, args)
 		}
 		if write && e.gateOn() {
-			l.noteWrite(spec, args, h.db)
+			if h.r != nil && h.r.lentOut {
+				// The loop is lent: its finish notes them (runner.go).
+				h.keyPos = spec.Keys(args, h.keyPos[:0])
+				for _, p := range h.keyPos {
+					h.r.writes = append(h.r.writes, turnKey{h.db, string(args[p])})
+				}
+			} else {
+				l.noteWrite(spec, args, h.db)
+			}
 		}
 	case h.t != nil:
 		if data {
@@ -447,17 +464,30 @@ func (h *scriptHost) Interrupt(run *script.Run) bool {
 	if elapsed < time.Duration(e.cfg().BusyReplyThreshold)*time.Millisecond {
 		return false
 	}
-	if h.t != nil {
-		// The loops parked for the script serve their clients (BUSY)
-		// until it ends (lent.go).
-		h.x.lendOut(h.t)
-	}
 	b := &busyScript{name: run.Name, eval: run.Eval, start: run.Start, gen: h.gen, state: &h.state}
 	if h.outer != nil {
 		b.argv = copyArgs(h.outer.Args)
 	}
-	if e.scr.busy.CompareAndSwap(nil, b) {
+	published := e.scr.busy.CompareAndSwap(nil, b)
+	if published {
 		h.busy = b
+	}
+	// Lend only once the script is published busy: a lent loop holds
+	// (holdLent) a command that busyRejection does not refuse, so a
+	// command read between the lend and the publication would wait for
+	// the script's end, forever for a runaway one. (Under -race the
+	// woken loop reliably won that race: TestScriptBusyLentLoops hung.)
+	// Another script may be the busy one: lending then is still right,
+	// its BUSY answers the clients.
+	switch {
+	case h.t != nil:
+		// The loops parked for the script serve their clients (BUSY)
+		// until it ends (lent.go).
+		h.x.lendOut(h.t)
+	case h.r != nil:
+		h.r.lendOut() // the inline script's loop serves its clients (runner.go)
+	}
+	if published {
 		kill := "FUNCTION KILL"
 		if run.Eval {
 			kill = "SCRIPT KILL"

@@ -11,9 +11,13 @@
 // Loading accepts RDB versions 6 to 10 and every value type Redis 7.0 can
 // load except modules (types 6, 7, and the MODULE_AUX opcode): Basalt has
 // none, so the loader refuses them with an error naming the key, the file
-// and the byte offset. FUNCTION/FUNCTION2
-// records are refused too (Basalt has no functions yet) unless the library
-// they carry is empty.
+// and the byte offset.
+//
+// Function libraries are RDB_OPCODE_FUNCTION2 records before the first
+// database (functions.go): Writer.Function writes one, and
+// LoadWithFunctions hands each library's code to the caller's script
+// engine (Load, which has none, refuses non-empty ones). The 7.0-rc
+// FUNCTION record is refused, as Redis 7.0 refuses it.
 //
 // Ownership: nothing here keeps state between calls except a Writer, which
 // belongs to the goroutine writing its file.

@@ -132,16 +132,26 @@ func (w *Writer) Close() error {
 // the load and is returned as is.
 //
 // Refused, with an error naming the file, the offset and (for values) the
-// key: module values (types 6, 7), module aux data,
-// and function libraries (Basalt has no functions yet) unless the library
-// payload is empty. IDLE and FREQ are skipped; aux fields are read and
-// ignored. The CRC64 footer is checked unless it is 0 (rdbchecksum no).
+// key: module values (types 6, 7), module aux data, and function
+// libraries unless the library payload is empty (LoadWithFunctions loads
+// them). IDLE and FREQ are skipped; aux fields are read and ignored. The
+// CRC64 footer is checked unless it is 0 (rdbchecksum no).
 //
 // Load reads r in blocks, so it may read past the end of the RDB data;
 // when r is an io.Seeker it seeks back to just after the footer.
 func Load(r io.Reader, name string, lim *datatypes.Limits, fn func(db int, key []byte, v Value, expireMs int64) error) error {
-	d := &dec{r: r, name: name, b: make([]byte, 0, 64<<10)}
-	err := d.load(lim, fn)
+	return load(r, name, lim, fn, nil)
+}
+
+// load is Load and LoadWithFunctions (lib may be nil).
+func load(r io.Reader, name string, lim *datatypes.Limits, fn func(db int, key []byte, v Value, expireMs int64) error, lib LoadFunc) error {
+	return loadSized(r, name, lim, fn, lib, nil)
+}
+
+// loadSized is load, also handing RESIZEDB hints to resize (may be nil).
+func loadSized(r io.Reader, name string, lim *datatypes.Limits, fn func(db int, key []byte, v Value, expireMs int64) error, lib LoadFunc, resize ResizeFunc) error {
+	d := &dec{r: r, name: name, b: make([]byte, 0, 64<<10), resize: resize}
+	err := d.load(lim, fn, lib)
 	if s, ok := r.(io.Seeker); ok && d.rerr == nil {
 		if extra := len(d.b) - d.pos; extra > 0 {
 			if _, serr := s.Seek(-int64(extra), io.SeekCurrent); serr != nil && err == nil {
@@ -152,7 +162,7 @@ func Load(r io.Reader, name string, lim *datatypes.Limits, fn func(db int, key [
 	return err
 }
 
-func (d *dec) load(lim *datatypes.Limits, fn func(db int, key []byte, v Value, expireMs int64) error) error {
+func (d *dec) load(lim *datatypes.Limits, fn func(db int, key []byte, v Value, expireMs int64) error, lib LoadFunc) error {
 	lim = limitsOrDefault(lim)
 	magic, err := d.bytes(9, `the "REDIS" signature and version`)
 	if err != nil {
@@ -211,11 +221,16 @@ func (d *dec) load(lim *datatypes.Limits, fn func(db int, key []byte, v Value, e
 			db = int(n)
 			continue
 		case opResizeDB:
-			if _, err := d.count("a database size hint"); err != nil {
+			keys, err := d.count("a database size hint")
+			if err != nil {
 				return err
 			}
-			if _, err := d.count("an expires size hint"); err != nil {
+			exp, err := d.count("an expires size hint")
+			if err != nil {
 				return err
+			}
+			if d.resize != nil {
+				d.resize(db, keys, exp)
 			}
 			continue
 		case opAux:
@@ -229,7 +244,7 @@ func (d *dec) load(lim *datatypes.Limits, fn func(db int, key []byte, v Value, e
 		case opModuleAux:
 			return d.fail(off, "module aux data is not supported: Basalt has no modules")
 		case opFunction2, opFunction:
-			if err := d.function(t, off); err != nil {
+			if err := d.function(t, off, lib); err != nil {
 				return err
 			}
 			continue
@@ -254,43 +269,6 @@ func (d *dec) load(lim *datatypes.Limits, fn func(db int, key []byte, v Value, e
 		}
 		expire = 0
 	}
-}
-
-// function reads a FUNCTION2 (or 7.0-rc FUNCTION) record: refused unless
-// its library is empty, since Basalt cannot run functions.
-func (d *dec) function(t byte, off int64) error {
-	empty := true
-	if t == opFunction2 {
-		s, err := d.str("a function library payload")
-		if err != nil {
-			return err
-		}
-		empty = len(s) == 0
-	} else {
-		for _, what := range []string{"a function library name", "a function engine name"} {
-			if _, err := d.str(what); err != nil {
-				return err
-			}
-		}
-		hasDesc, err := d.count("a function description flag")
-		if err != nil {
-			return err
-		}
-		if hasDesc != 0 {
-			if _, err := d.str("a function description"); err != nil {
-				return err
-			}
-		}
-		s, err := d.str("a function library code")
-		if err != nil {
-			return err
-		}
-		empty = len(s) == 0
-	}
-	if !empty {
-		return d.fail(off, "function libraries are not supported yet: Basalt has no functions")
-	}
-	return nil
 }
 
 // footer checks the CRC64 after the EOF opcode (0: checksum disabled).

@@ -44,6 +44,7 @@ type dec struct {
 	crcPos int
 	rerr   error // the reader's error once it failed
 	ibuf   [24]byte
+	resize ResizeFunc // receives RESIZEDB hints; may be nil
 }
 
 func (d *dec) off() int64 { return d.base + int64(d.pos) }

@@ -289,7 +289,7 @@ func TestLoadErrors(t *testing.T) {
 		"stream":    {buildFile("0010", rec(typeStreamListpack2, "mystream", []byte{1, 3, 'a', 'b', 'c'})), `test.rdb: offset 20: key "mystream": Stream node key entry is not the size of a stream ID`},
 		"module":    {buildFile("0010", rec(typeModule2, "m", nil)), `key "m": module values (RDB type 7) are not supported`},
 		"moduleaux": {buildFile("0010", []byte{opModuleAux, 1, 2, 3}), "offset 9: module aux data is not supported"},
-		"function":  {buildFile("0010", append([]byte{opFunction2}, appendString(nil, []byte("#!lua name=x\n"), nil)...)), "function libraries are not supported yet"},
+		"function":  {buildFile("0010", append([]byte{opFunction2}, appendString(nil, []byte("#!lua name=x\n"), nil)...)), "function libraries are not supported here"},
 		"dupset":    {buildFile("0010", rec(typeSet, "s", []byte{2, 1, 'a', 1, 'a'})), `key "s": duplicate set member`},
 		"nan":       {buildFile("0010", rec(typeZSet, "z", []byte{1, 1, 'a', 253})), "NaN score"},
 		"lp":        {buildFile("0010", rec(typeHashListpack, "h", []byte{3, 1, 2, 3})), `key "h": listpack shorter than its header`},

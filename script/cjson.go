@@ -695,10 +695,45 @@ func strtod(s string) (float64, int) {
 			j++
 			digits++
 		}
+		scale := 0
+		if j < len(r) && r[j] == '.' {
+			k := j + 1
+			for k < len(r) && isHexC(r[k]) {
+				v = v*16 + float64(hexValC(r[k]))
+				scale -= 4
+				k++
+				digits++
+			}
+			if digits > 0 {
+				j = k
+			}
+		}
 		if digits == 0 {
 			return 0, i + 1 // just the "0"
 		}
-		return sign(v), i + j
+		if j < len(r) && (r[j] == 'p' || r[j] == 'P') {
+			k := j + 1
+			eneg := false
+			if k < len(r) && (r[k] == '+' || r[k] == '-') {
+				eneg = r[k] == '-'
+				k++
+			}
+			if k < len(r) && r[k] >= '0' && r[k] <= '9' {
+				e := 0
+				for k < len(r) && r[k] >= '0' && r[k] <= '9' {
+					if e < 100000 {
+						e = e*10 + int(r[k]-'0')
+					}
+					k++
+				}
+				if eneg {
+					e = -e
+				}
+				scale += e
+				j = k
+			}
+		}
+		return sign(math.Ldexp(v, scale)), i + j
 	}
 	j := 0
 	digits := 0

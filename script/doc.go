@@ -15,7 +15,14 @@
 //     decides when a long script is killed.
 //
 // Replies are written with resp.Writer in the calling client's protocol;
-// error strings are Redis 7.0's, byte for byte, where gopher-lua allows
-// (runtime error texts produced inside the Lua VM itself, such as
-// "attempt to index ...", are gopher-lua's own wording).
+// error strings are Redis 7.0's, byte for byte. gopher-lua's runtime
+// errors are reworded as Lua 5.1's, naming the culprit from the bytecode
+// ("attempt to index local 'x' (a nil value)", luaerr.go); stdlib
+// functions whose checks or formatting differ are replaced (stdlib.go);
+// chunks are checked by a Lua 5.1 grammar recognizer first, for its
+// compile errors (syntax.go). fidelity_test.go compares ~500 snippets with
+// a real redis-server. Known differences: the VM's `..` formats numbers
+// gopher-lua's way ((1/3) .. "x" starts "0.3333333333333333", not with
+// Lua's "%.14g" digits), next with a missing key returns nil, coroutine.wrap does not
+// prefix a second position to errors.
 package script

@@ -88,19 +88,23 @@ func (vm *VM) Eval(w *resp.Writer, host Host, argv [][]byte, evalsha, ro bool) {
 		return
 	}
 	var s *Script
+	var fn *lua.LFunction
 	if evalsha {
-		if s = vm.eng.Lookup(argv[1]); s == nil {
-			w.Error(ErrNoScript)
-			return
+		if s, fn = vm.cachedSHA(argv[1]); s == nil {
+			if s = vm.eng.Lookup(argv[1]); s == nil {
+				w.Error(ErrNoScript)
+				return
+			}
 		}
 	} else if s, errMsg = vm.eng.Load(argv[1]); s == nil {
 		w.Error(errMsg)
 		return
 	}
-	fn, errMsg := vm.scriptFunction(s)
 	if fn == nil {
-		w.Error(errMsg)
-		return
+		if fn, errMsg = vm.scriptFunction(s); fn == nil {
+			w.Error(errMsg)
+			return
+		}
 	}
 	if ro && s.Flags&(FlagEvalCompat|FlagNoWrites) == 0 {
 		w.Error(ErrROWithWriteFlag)
@@ -129,15 +133,46 @@ func (vm *VM) stringArray(a [][]byte) *lua.LTable {
 	return t
 }
 
-// scriptFunction returns this VM's closure for s, creating it from the
-// compiled proto the first time.
-func (vm *VM) scriptFunction(s *Script) (*lua.LFunction, string) {
+// vmScript is a script this VM has instantiated: its closure.
+type vmScript struct {
+	s  *Script
+	fn *lua.LFunction
+}
+
+// checkGen forgets the VM's closures after a SCRIPT FLUSH (and bounds
+// them), so the VM's cache never answers for a script the registry lost.
+func (vm *VM) checkGen() {
 	if g := vm.eng.gen.Load(); g != vm.scriptsGen || len(vm.scripts) > 4096 {
 		clear(vm.scripts)
 		vm.scriptsGen = g
 	}
-	if fn := vm.scripts[s.SHA]; fn != nil {
-		return fn, ""
+}
+
+// cachedSHA returns the script with this SHA1 (any case) and this VM's
+// closure for it if the VM ran it since the last SCRIPT FLUSH: EVALSHA's
+// fast path, without the registry's lock or the proto cache.
+func (vm *VM) cachedSHA(sha []byte) (*Script, *lua.LFunction) {
+	if len(sha) != 40 {
+		return nil, nil
+	}
+	var lower [40]byte
+	for i, c := range sha {
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		lower[i] = c
+	}
+	vm.checkGen()
+	e := vm.scripts[string(lower[:])] // no allocation: the key is not kept
+	return e.s, e.fn
+}
+
+// scriptFunction returns this VM's closure for s, creating it from the
+// compiled proto the first time.
+func (vm *VM) scriptFunction(s *Script) (*lua.LFunction, string) {
+	vm.checkGen()
+	if e := vm.scripts[s.SHA]; e.s == s {
+		return e.fn, ""
 	}
 	p, errMsg := vm.eng.proto(s)
 	if p == nil {
@@ -145,7 +180,7 @@ func (vm *VM) scriptFunction(s *Script) (*lua.LFunction, string) {
 	}
 	fn := vm.L.NewFunctionFromProto(p)
 	fn.Env = vm.env
-	vm.scripts[s.SHA] = fn
+	vm.scripts[s.SHA] = vmScript{s, fn}
 	return fn, ""
 }
 

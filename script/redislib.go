@@ -273,29 +273,31 @@ func luaToNumber(v lua.LValue) float64 {
 	return 0
 }
 
-// parseLuaNumber is luaO_str2d: decimal (strtod) or 0x hex, surrounding
-// spaces allowed.
+// parseLuaNumber is luaO_str2d: C's strtod (decimal, hex with an
+// optional binary exponent, inf, nan), else a 0x hex integer, with
+// surrounding spaces.
 func parseLuaNumber(s string) (float64, bool) {
-	s = strings.TrimSpace(s)
-	if s == "" {
+	i := 0
+	for i < len(s) && isCSpace(s[i]) {
+		i++
+	}
+	f, n := strtod(s[i:])
+	if n == 0 {
 		return 0, false
 	}
-	if len(s) > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') {
-		n, err := strconv.ParseUint(s[2:], 16, 64)
-		return float64(n), err == nil
+	i += n
+	if i < len(s) && (s[i] == 'x' || s[i] == 'X') {
+		return 0, false // strtoul stops at the same 'x': not a number
 	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil {
-		if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
-			return f, true
-		}
-		return 0, false
+	for i < len(s) && isCSpace(s[i]) {
+		i++
 	}
-	low := strings.ToLower(s)
-	if strings.Contains(low, "inf") || strings.Contains(low, "nan") || strings.Contains(low, "_") {
-		return 0, false
-	}
-	return f, true
+	return f, i == len(s)
+}
+
+// isCSpace is C's isspace in the C locale.
+func isCSpace(c byte) bool {
+	return c == ' ' || c >= '\t' && c <= '\r'
 }
 
 // fmtLuaNumber is Lua 5.1's number to string ("%.14g").

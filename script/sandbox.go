@@ -38,27 +38,13 @@ func (vm *VM) setupSandbox() {
 
 	// Base library functions that must see through the proxies or that
 	// Redis replaces.
-	gt.RawSetString("pcall", L.NewFunction(vm.basePcall))
+	pcallHandler := L.NewFunction(vm.pcallHandler)
+	gt.RawSetString("pcall", L.NewFunction(func(L *lua.LState) int { return vm.basePcall(L, pcallHandler) }))
 	gt.RawSetString("error", L.NewFunction(baseError))
 	gt.RawSetString("rawset", L.NewFunction(vm.baseRawset))
 	gt.RawSetString("rawget", L.NewFunction(vm.baseRawget))
 	gt.RawSetString("setmetatable", L.NewFunction(vm.baseSetmetatable))
 	gt.RawSetString("gcinfo", L.NewFunction(baseGcinfo))
-	origToString := gt.RawGetString("tostring")
-	gt.RawSetString("tostring", L.NewFunction(func(L *lua.LState) int {
-		// Lua 5.1 formats numbers with "%.14g"; gopher-lua does not.
-		if n, ok := L.Get(1).(lua.LNumber); ok {
-			L.Push(lua.LString(fmtLuaNumber(float64(n))))
-			return 1
-		}
-		top := L.GetTop()
-		L.Push(origToString)
-		for i := 1; i <= top; i++ {
-			L.Push(L.Get(i))
-		}
-		L.Call(top, 1)
-		return 1
-	}))
 	gt.RawSetString("collectgarbage", L.NewFunction(baseCollectGarbage))
 	next := L.NewFunction(vm.baseNext)
 	gt.RawSetString("next", next)
@@ -77,6 +63,8 @@ func (vm *VM) setupSandbox() {
 	co := gt.RawGetString("coroutine").(*lua.LTable)
 	vm.wrapThreadMaker(co, "create")
 	vm.wrapThreadMaker(co, "wrap")
+
+	vm.installStdlib(gt)
 
 	gt.RawSetString("cjson", openCjson(L))
 	gt.RawSetString("bit", openBit(L))
@@ -188,9 +176,9 @@ func (vm *VM) baseSetmetatable(L *lua.LState) int {
 			L.Error(lua.LString(errReadonly), 0)
 		}
 	}
-	L.CheckTypes(2, lua.LTNil, lua.LTTable)
-	if obj == lua.LNil {
-		L.RaiseError("cannot set metatable to a nil object.")
+	L.CheckTable(1)
+	if t := L.Get(2).Type(); t != lua.LTNil && t != lua.LTTable {
+		L.ArgError(2, "nil or table expected")
 	}
 	if mt, ok := L.GetMetatable(obj).(*lua.LTable); ok && mt.RawGetString("__metatable") != lua.LNil {
 		L.RaiseError("cannot change a protected metatable")
@@ -222,10 +210,12 @@ func (vm *VM) basePairs(L *lua.LState) int {
 
 // basePcall is Redis's pcall: like Lua's, but an error that is a table
 // with an err string (a redis.call error) comes back as that string.
-func (vm *VM) basePcall(L *lua.LState) int {
+// handler rewrites the error in Lua 5.1's words while the failed frames
+// are still there to name the culprit.
+func (vm *VM) basePcall(L *lua.LState, handler *lua.LFunction) int {
 	L.CheckAny(1)
 	nargs := L.GetTop() - 1
-	if err := L.PCall(nargs, lua.MultRet, nil); err != nil {
+	if err := L.PCall(nargs, lua.MultRet, handler); err != nil {
 		var ev lua.LValue = lua.LString(err.Error())
 		if ae, ok := err.(*lua.ApiError); ok {
 			ev = ae.Object
@@ -243,6 +233,12 @@ func (vm *VM) basePcall(L *lua.LState) int {
 	return L.GetTop()
 }
 
+// pcallHandler is pcall's error handler: fixError on the error value.
+func (vm *VM) pcallHandler(L *lua.LState) int {
+	L.Push(vm.fixError(L, L.Get(1)))
+	return 1
+}
+
 // baseError is Lua 5.1's error: a string or number message gets the
 // position of the level's function prepended.
 func baseError(L *lua.LState) int {
@@ -250,15 +246,14 @@ func baseError(L *lua.LState) int {
 	level := L.OptInt(2, 1)
 	switch v.(type) {
 	case lua.LString, lua.LNumber:
-		if level <= 1 {
-			L.Error(lua.LString(luaToString(v)), level)
-		}
-		// gopher-lua counts levels from the error function itself; Lua
-		// counts from its caller.
+		// luaL_where(L, level): only a Lua function gives a position
+		// (gopher-lua's own levels skip Go functions such as pcall).
 		msg := luaToString(v)
-		if dbg, ok := L.GetStack(level); ok {
-			if _, err := L.GetInfo("Sl", dbg, lua.LNil); err == nil && dbg.What != "G" && dbg.CurrentLine > 0 {
-				msg = dbg.Source + ":" + strconv.Itoa(dbg.CurrentLine) + ": " + msg
+		if level > 0 {
+			if dbg, ok := L.GetStack(level); ok {
+				if _, err := L.GetInfo("Sl", dbg, lua.LNil); err == nil && dbg.What != "G" && dbg.CurrentLine > 0 {
+					msg = dbg.Source + ":" + strconv.Itoa(dbg.CurrentLine) + ": " + msg
+				}
 			}
 		}
 		L.Error(lua.LString(msg), 0)
@@ -331,6 +326,9 @@ func tableSetn(L *lua.LState) int {
 func (vm *VM) wrapThreadMaker(co *lua.LTable, name string) {
 	orig := co.RawGetString(name).(*lua.LFunction)
 	co.RawSetString(name, vm.L.NewFunction(func(L *lua.LState) int {
+		if f, ok := L.Get(1).(*lua.LFunction); !ok || f.IsG {
+			L.ArgError(1, "Lua function expected")
+		}
 		top := L.GetTop()
 		L.Push(orig)
 		for i := 1; i <= top; i++ {

@@ -130,7 +130,7 @@ type VM struct {
 
 	rand uint64 // redisLrand48 state (48 bits)
 
-	scripts    map[string]*lua.LFunction
+	scripts    map[string]vmScript // by lower-case SHA1
 	scriptsGen uint64
 	libs       map[*Library]map[string]*lua.LFunction
 }
@@ -210,7 +210,7 @@ func (e *Engine) NewVM() *VM {
 		eng:     e,
 		L:       L,
 		backing: make(map[*lua.LTable]*lua.LTable),
-		scripts: make(map[string]*lua.LFunction),
+		scripts: make(map[string]vmScript),
 		libs:    make(map[*Library]map[string]*lua.LFunction),
 		rand:    rand48Init,
 	}
@@ -304,7 +304,7 @@ func (vm *VM) writeRunError(w *resp.Writer, ev lua.LValue) {
 // into {err=..., source=..., line=...}, locating the Lua code that raised
 // it (the caller when a Go function such as redis.call raised).
 func (vm *VM) errorHandler(L *lua.LState) int {
-	ev := L.Get(1)
+	ev := vm.fixError(L, L.Get(1))
 	if vm.hook.killed {
 		// The kill surfaces as a Go context error string; Redis raises
 		// {err="ERR Script killed..."} from its hook.

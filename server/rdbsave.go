@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"github.com/basaltdb/basalt/keyspace"
 	"github.com/basaltdb/basalt/loop"
 	"github.com/basaltdb/basalt/rdb"
+	"github.com/basaltdb/basalt/script"
 )
 
 // RDB snapshots: SAVE (every loop parked while the file is written, as
@@ -229,6 +231,11 @@ func (s *Server) debugReload(c *command.Ctx) {
 	for _, sh := range c.Shards {
 		sh.Flush(-1)
 	}
+	// emptyData drops the function libraries too; the file brings them
+	// back.
+	if s.scripts != nil {
+		s.scripts.Functions().Flush()
+	}
 	if err := s.readRDB(f, f.Name(), cfg, s.engine); err != nil {
 		s.log.Warn("DEBUG RELOAD: loading failed", "err", err)
 		c.Out.Error("ERR Error trying to load the RDB dump, check server logs.")
@@ -244,6 +251,9 @@ func (s *Server) saveParked(c *command.Ctx) error {
 	}
 	dirty := s.engine.Dirty()
 	err := s.writeRDBFile(s.Config(), func(w *rdb.Writer) error {
+		if err := writeFunctions(w, s.libraryCodes()); err != nil {
+			return err
+		}
 		for db := 0; db < c.Shards[0].Databases(); db++ {
 			first := true
 			for _, sh := range c.Shards {
@@ -311,14 +321,37 @@ func (s *Server) snapshotRDB() (int64, error) {
 	return dirty, err
 }
 
-// snapshotInto writes the records of a point-in-time snapshot to w;
-// atStart runs at the snapshot's instant, every loop parked.
+// snapshotInto writes the records of a point-in-time snapshot to w: the
+// function libraries, then the databases; atStart runs at the snapshot's
+// instant, every loop parked.
 func (s *Server) snapshotInto(w *rdb.Writer, atStart func()) error {
 	// AppendEntry touches no Writer state: the loops and the snapshot
 	// goroutine may call it at once.
 	enc := func(dst []byte, e *keyspace.Entry) []byte { return w.AppendEntry(dst, e.Key, e) }
+	// The libraries of the snapshot's instant (FUNCTION LOAD & co. run
+	// with every loop parked, so none is half registered then), written
+	// before the first database as rdbSaveFunctions does: at the first
+	// image, or at the end when there is none.
+	var libs [][]byte
+	libsDone := false
+	start := func() {
+		libs = s.libraryCodes()
+		if atStart != nil {
+			atStart()
+		}
+	}
+	flushLibs := func() error {
+		if libsDone {
+			return nil
+		}
+		libsDone = true
+		return writeFunctions(w, libs)
+	}
 	last := -1
-	return s.engine.Snapshot(loop.EntryEncoder(enc), atStart, func(db int, data []byte) error {
+	err := s.engine.Snapshot(loop.EntryEncoder(enc), start, func(db int, data []byte) error {
+		if err := flushLibs(); err != nil {
+			return err
+		}
 		if db != last {
 			if err := w.Raw(rdb.AppendSelectDB(nil, db)); err != nil {
 				return err
@@ -327,6 +360,60 @@ func (s *Server) snapshotInto(w *rdb.Writer, atStart func()) error {
 		}
 		return w.Raw(data)
 	})
+	if err != nil {
+		return err
+	}
+	return flushLibs()
+}
+
+// libraryCodes returns the code of every function library, by name (Redis
+// writes its dict's order, which differs from process to process). The
+// codes are immutable; any goroutine may call it.
+func (s *Server) libraryCodes() [][]byte {
+	if s.scripts == nil {
+		return nil
+	}
+	libs := s.scripts.Functions().Libraries()
+	codes := make([][]byte, len(libs))
+	for i, l := range libs {
+		codes[i] = l.Code
+	}
+	return codes
+}
+
+// writeFunctions writes one RDB_OPCODE_FUNCTION2 record per library.
+func writeFunctions(w *rdb.Writer, codes [][]byte) error {
+	for _, c := range codes {
+		if err := w.Function(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// libraryLoader returns the RDB loader's hook that registers each library
+// of the file in the script engine (rdbFunctionLoad: no REPLACE, so one
+// already registered fails the load), compiling in a VM of its own, and
+// a function releasing that VM. Called by the goroutine loading.
+func (s *Server) libraryLoader() (rdb.LoadFunc, func()) {
+	if s.scripts == nil {
+		return nil, func() {}
+	}
+	var vm *script.VM
+	load := func(code []byte) error {
+		if vm == nil {
+			vm = s.scripts.NewVM()
+		}
+		if _, errMsg := vm.FunctionLoad(code, false, nil); errMsg != "" {
+			return errors.New(strings.TrimPrefix(errMsg, "ERR "))
+		}
+		return nil
+	}
+	return load, func() {
+		if vm != nil {
+			vm.Close()
+		}
+	}
 }
 
 // saveCron starts a background save when a save point is reached, as
@@ -406,10 +493,10 @@ func (s *Server) loadRDBFile(cfg *config.Config, eng *loop.Engine, path string, 
 }
 
 // readRDB loads an RDB stream (dbfilename, or an AOF base with keys) into
-// eng's shards; keys whose time is up are skipped, as Redis's master
-// does. An encrypted file (package crypt) is decrypted with the server's
-// key; a plain one loads as is, so enabling encryption keeps an existing
-// dump loadable. A plain r that is an io.Seeker is left just after the
+// eng's shards, and its function libraries into the script engine; keys
+// whose time is up are skipped, as Redis's master does. An encrypted file
+// (package crypt) is decrypted with the server's key; a plain one loads
+// as is, so enabling encryption keeps an existing dump loadable. A plain r that is an io.Seeker is left just after the
 // RDB's checksum (an old-style AOF's commands follow it). Only before the
 // loops serve.
 func (s *Server) readRDB(r io.Reader, name string, cfg *config.Config, eng *loop.Engine) error {
@@ -428,7 +515,17 @@ func (s *Server) readRDB(r io.Reader, name string, cfg *config.Config, eng *loop
 	}
 	now := time.Now().UnixMilli()
 	var loaded, expired int64
-	err := rdb.Load(src, name, &cfg.Limits, func(db int, key []byte, v rdb.Value, expireMs int64) error {
+	lib, libDone := s.libraryLoader()
+	defer libDone()
+	// Loading mode: slot dicts grow faster, and RESIZEDB's counts size
+	// them up front (a database's keys then move no entry as they come).
+	defer eng.BeginLoad()()
+	resize := func(db int, keys, _ uint64) {
+		if db < cfg.Databases {
+			eng.ReserveKeys(db, keys)
+		}
+	}
+	err := rdb.LoadSized(src, name, &cfg.Limits, func(db int, key []byte, v rdb.Value, expireMs int64) error {
 		if db >= cfg.Databases {
 			return fmt.Errorf("FATAL: Data file was created with a Redis server configured to handle more than %d databases. Exiting", cfg.Databases)
 		}
@@ -446,7 +543,7 @@ func (s *Server) readRDB(r io.Reader, name string, cfg *config.Config, eng *loop
 		}
 		loaded++
 		return nil
-	})
+	}, lib, resize)
 	if err == nil && cr != nil {
 		// rdb.Load stops at the RDB footer; reading on checks the
 		// encrypted stream's final chunk, so a file cut after the footer

@@ -138,7 +138,8 @@ func (s *Server) rewriteAOF() error {
 }
 
 // snapshotCommands writes a point-in-time snapshot to the temp file tmp as
-// the commands that rebuild it (aof-use-rdb-preamble no), encrypted with
+// the commands that rebuild it (aof-use-rdb-preamble no: FUNCTION LOAD per
+// library, then per database SELECT and the keys), encrypted with
 // encryption-key-file like an incr file; atStart runs at the snapshot's
 // instant, every loop parked. On failure tmp is removed.
 func (s *Server) snapshotCommands(tmp string, atStart func()) error {
@@ -151,9 +152,37 @@ func (s *Server) snapshotCommands(tmp string, atStart func()) error {
 	enc := func(dst []byte, e *keyspace.Entry) []byte { return aof.AppendEntryCommands(dst, e) }
 	// Slot images of the databases arrive interleaved: a SELECT whenever
 	// the database changes (Redis writes one per database).
+	// The libraries of the snapshot's instant come first, as "FUNCTION
+	// LOAD <code>" (rewriteFunctions): at the first image, or at the end
+	// when there is none.
+	var libs [][]byte
+	libsDone := false
+	start := func() {
+		libs = s.libraryCodes()
+		if atStart != nil {
+			atStart()
+		}
+	}
+	flushLibs := func() error {
+		if libsDone {
+			return nil
+		}
+		libsDone = true
+		var b []byte
+		for _, c := range libs {
+			b = aof.AppendFunctionLoad(b, c)
+		}
+		if len(b) == 0 {
+			return nil
+		}
+		return bw.Write(b)
+	}
 	last := -1
 	var sel []byte
-	err = s.engine.Snapshot(loop.EntryEncoder(enc), atStart, func(db int, data []byte) error {
+	err = s.engine.Snapshot(loop.EntryEncoder(enc), start, func(db int, data []byte) error {
+		if err := flushLibs(); err != nil {
+			return err
+		}
 		if db != last {
 			sel = aof.AppendSelect(sel[:0], db)
 			if err := bw.Write(sel); err != nil {
@@ -163,6 +192,9 @@ func (s *Server) snapshotCommands(tmp string, atStart func()) error {
 		}
 		return bw.Write(data)
 	})
+	if err == nil {
+		err = flushLibs()
+	}
 	if err != nil {
 		bw.Abort()
 		return fmt.Errorf("Write error writing append only file on disk: %w", err)

@@ -21,6 +21,7 @@ import (
 	"github.com/basaltdb/basalt/config"
 	"github.com/basaltdb/basalt/effect"
 	"github.com/basaltdb/basalt/loop"
+	"github.com/basaltdb/basalt/script"
 )
 
 // Version is the Redis version Basalt reports to clients (HELLO, INFO
@@ -35,6 +36,7 @@ type Server struct {
 	cfg      atomic.Pointer[config.Config]
 	log      *slog.Logger
 	engine   *loop.Engine
+	scripts  *script.Engine // script cache and function libraries (set by Run before loading; snapshots and the RDB loader use its libraries)
 	table    *command.Table
 	lastSave atomic.Int64 // unix seconds
 	rdb      rdbState
@@ -123,6 +125,7 @@ func (s *Server) Run(ready chan<- error) error {
 		return err
 	}
 	defer scripts.Close()
+	s.scripts = scripts
 	eng, err := loop.New(loop.Options{
 		Loops: cfg.Loops, Addrs: addrs, Table: s.table, Config: s.Config,
 		Effects: effects, WriteRefusal: s.writeRefusal, AllowProtected: s.allowProtected,

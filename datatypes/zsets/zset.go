@@ -351,14 +351,65 @@ func lexWithinMax(m []byte, b LexBound) bool {
 	return c < 0 || !b.Ex && c == 0
 }
 
+// lexRangeEmpty is the first test of zslIsInLexRange / zzlIsInLexRange:
+// a range whose min sorts after its max (sdscmplex, "-" below and "+"
+// above everything), or equal with an exclusive end, holds nothing. "-"
+// and "+" count as exclusive, as zslParseLexRangeItem makes them.
+func lexRangeEmpty(min, max LexBound) bool {
+	var c int
+	switch {
+	case min.Inf != 0 && min.Inf == max.Inf:
+		return true // same shared string, and infinities are exclusive
+	case min.Inf == -1 || max.Inf == 1:
+		c = -1
+	case min.Inf == 1 || max.Inf == -1:
+		c = 1
+	default:
+		c = bytes.Compare(min.Value, max.Value)
+	}
+	return c > 0 || c == 0 && (min.Ex || max.Ex)
+}
+
+// lexInRange is zzlIsInLexRange / zslIsInLexRange: false when the range
+// is empty, the last member sorts before min or the first after max.
+// Redis checks this before searching, which matters when the scores
+// differ (members are then not in lex order).
+func (z *ZSet) lexInRange(min, max LexBound) bool {
+	n := z.Len()
+	if n == 0 || lexRangeEmpty(min, max) {
+		return false
+	}
+	return !lexBelowMin(z.memberAt(n-1), min) && lexWithinMax(z.memberAt(0), max)
+}
+
+// memberAt returns the member of rank r (0 <= r < Len).
+func (z *ZSet) memberAt(r int) []byte {
+	var out []byte
+	z.Walk(r, r, func(m []byte, _ float64) bool { out = m; return false })
+	return out
+}
+
 // LexRanks returns the ascending ranks [lo, hi) of the members between
-// min and max by member order; as in Redis, the result is meaningful only
-// when all scores are equal.
+// min and max by member order, walked forward as Redis does for
+// ZRANGEBYLEX, ZLEXCOUNT and ZREMRANGEBYLEX: after zzlIsInLexRange, from
+// the first member >= min (which must be <= max) for as long as members
+// are <= max. When all scores are equal that is the lex range; otherwise
+// it is Redis's answer for a listpack (for a skiplist Redis's answer
+// depends on its random node levels; the search here is a bisection).
 func (z *ZSet) LexRanks(min, max LexBound) (lo, hi int) {
+	if !z.lexInRange(min, max) {
+		return 0, 0
+	}
 	if z.big != nil {
 		b := z.big
 		_, _, lo = b.partition(func(_ float64, id uint32) bool { return lexBelowMin(b.member(id), min) })
+		if lo >= b.n || !lexWithinMax(z.memberAt(lo), max) {
+			return 0, 0
+		}
 		_, _, hi = b.partition(func(_ float64, id uint32) bool { return lexWithinMax(b.member(id), max) })
+		if hi <= lo { // not monotone: the first member is in range
+			hi = lo + 1
+		}
 		return lo, hi
 	}
 	r, o := 0, 0
@@ -378,6 +429,46 @@ func (z *ZSet) LexRanks(min, max LexBound) (lo, hi int) {
 		o = next
 	}
 	return lo, r
+}
+
+// LexRanksRev is LexRanks walked backward, as ZREVRANGEBYLEX and ZRANGE
+// ... BYLEX REV do (zzlLastInLexRange): from the last member <= max (which
+// must be >= min) back for as long as members are >= min. It equals
+// LexRanks when all scores are equal.
+func (z *ZSet) LexRanksRev(min, max LexBound) (lo, hi int) {
+	if !z.lexInRange(min, max) {
+		return 0, 0
+	}
+	if z.big != nil {
+		b := z.big
+		_, _, hi = b.partition(func(_ float64, id uint32) bool { return lexWithinMax(b.member(id), max) })
+		if hi == 0 || lexBelowMin(z.memberAt(hi-1), min) {
+			return 0, 0
+		}
+		_, _, lo = b.partition(func(_ float64, id uint32) bool { return lexBelowMin(b.member(id), min) })
+		if lo >= hi {
+			lo = hi - 1
+		}
+		return lo, hi
+	}
+	// One forward pass: last is the last member <= max; below is the
+	// last member < min seen before it.
+	last, below, lastBelow := -1, -1, -1
+	r := 0
+	for o := 0; o < len(z.lp); r++ {
+		_, m, next := lpEntry(z.lp, o)
+		if lexBelowMin(m, min) {
+			below = r
+		}
+		if lexWithinMax(m, max) {
+			last, lastBelow = r, below
+		}
+		o = next
+	}
+	if last < 0 || lastBelow == last {
+		return 0, 0
+	}
+	return lastBelow + 1, last + 1
 }
 
 // Scan calls fn on a batch of members and returns the cursor to continue
