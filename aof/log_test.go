@@ -261,9 +261,12 @@ func TestWriteFailure(t *testing.T) {
 			if l.Durable() != base || st.LastWriteOK || st.BufferLength == 0 {
 				t.Fatalf("while failing: durable %d (base %d), stats %+v", l.Durable(), base, st)
 			}
-			if got, _ := os.ReadFile(incrPath(opts, 1)); !bytes.Equal(got, good) {
-				t.Fatalf("file not cut back: %d bytes, want %d", len(got), len(good))
-			}
+			// A retry may be between its write and the cut-back right now
+			// (retries come 100 ms or more apart): wait for the cut.
+			waitFor(t, "file cut back", func() bool {
+				got, _ := os.ReadFile(incrPath(opts, 1))
+				return bytes.Equal(got, good)
+			})
 
 			c.fail.Store(false) // space freed
 			waitFor(t, "recovery", func() bool { return l.Durable() == s2 })

@@ -383,6 +383,11 @@ func TestSlowSubscriberDisconnected(t *testing.T) {
 	if c := <-got; c != n {
 		t.Fatalf("fast subscriber got %d of %d", c, n)
 	}
+	// The slow subscriber's loop may still be delivering its last batch
+	// when the fast one has read everything.
+	for deadline := time.Now().Add(5 * time.Second); e.OutputBufferKills() == 0 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
 	if e.OutputBufferKills() != 1 {
 		t.Fatalf("kills %d (receivers %v)", e.OutputBufferKills(), receivers)
 	}
