@@ -315,7 +315,11 @@ func persistPhase(ctx context.Context, cfg PersistConfig, ds Dataset, name strin
 	t0 := time.Now()
 	err = Load(ctx, srv.Addr(), ds, cfg.Batch)
 	if err == nil && !aof {
-		_, err = srv.Do(ctx, "SAVE")
+		var c *Conn
+		if c, err = srv.Dial(ctx); err == nil {
+			_, err = c.DoWithin(cfg.Timeout, "SAVE")
+			c.Close()
+		}
 	}
 	srv.Stop()
 	if err != nil {

@@ -178,7 +178,12 @@ func (s *Server) Dial(ctx context.Context) (*Conn, error) {
 // Do sends one command and reads its reply as Server.Do does, within 30
 // seconds.
 func (c *Conn) Do(args ...string) (string, error) {
-	_ = c.conn.SetDeadline(time.Now().Add(30 * time.Second))
+	return c.DoWithin(30*time.Second, args...)
+}
+
+// DoWithin is Do with a limit of its own (SAVE of a big data set).
+func (c *Conn) DoWithin(limit time.Duration, args ...string) (string, error) {
+	_ = c.conn.SetDeadline(time.Now().Add(limit))
 	c.w.Reset()
 	c.w.Array(len(args))
 	for _, a := range args {
