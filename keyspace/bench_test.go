@@ -147,7 +147,7 @@ func BenchmarkLoad(b *testing.B) {
 			s := NewShardSeed(1, 1)
 			start := func() {
 				s.Flush(0)
-				s.SetLoading(mode != "serving")
+				s.SetLoading(map[string]LoadMode{"serving": NotLoading, "loading": LoadingGrow, "reserved": LoadingSized}[mode])
 				s.Reserve(0, n)
 			}
 			start()

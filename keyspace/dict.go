@@ -42,6 +42,10 @@ const (
 	dictEagerRehash = 1024
 	// dictMinFill: shrink when fewer than this percent of buckets are used.
 	dictMinFill = 10
+	// dictLoadGrowMax is the table size from which growth while loading
+	// doubles as usual (loadGrowth): past it, a table 4 times too large
+	// would cost more memory than its fewer moves save time.
+	dictLoadGrowMax = 256
 )
 
 func newDict(seed uint64) *dict {
@@ -182,13 +186,22 @@ func (d *dict) remove(key []byte, hv uint64) *Entry {
 
 // growForLoad is expandIfNeeded while loading: a full table grows to
 // room for grow times its entries (and at least want) rather than double,
-// so that a dict filled from empty moves each entry fewer times. Done
-// before add, which then finds room and does not grow.
+// so that a dict filled from empty moves each entry fewer times, and the
+// rehash completes at once whatever the size (nobody waits on a load's
+// latency, and lookups then see one table). Done before add, which then
+// finds room and does not grow.
 func (d *dict) growForLoad(grow, want int) {
 	if d.rehashing() || d.paused > 0 || len(d.t[0].b) == 0 || d.t[0].used < len(d.t[0].b) {
 		return
 	}
-	d.resize(max(grow*d.t[0].used, want))
+	n := grow * d.t[0].used
+	if d.t[0].used >= dictLoadGrowMax {
+		n = 2 * d.t[0].used
+	}
+	d.resize(max(n, want))
+	for d.rehashing() {
+		d.rehashStep()
+	}
 }
 
 // expandIfNeeded grows the table at load factor 1 (Redis: used >= size).

@@ -159,9 +159,8 @@ type Shard struct {
 	// snapMark is the value of Entry.imaged that means "imaged by the
 	// snapshot in progress or linked since it began" (snapmark.go).
 	snapMark bool
-	// loading is set while a dataset is loaded at start-up (SetLoading):
-	// dicts then grow by loadGrowth instead of doubling.
-	loading bool
+	// loading is the loading mode (SetLoading), NotLoading when serving.
+	loading LoadMode
 	// Hits and Misses count read lookups (INFO keyspace_hits/misses),
 	// kept by the command layer; atomic so that CONFIG RESETSTAT and INFO
 	// may touch them from any goroutine.
@@ -370,7 +369,7 @@ func (s *Shard) insert(d int, slot uint16, hv uint64, e *Entry) {
 	if dt == nil {
 		dt = newDictSized(s.seed, db.slotHint)
 		db.slots[slot] = dt
-	} else if s.loading {
+	} else if s.loading == LoadingGrow {
 		dt.growForLoad(loadGrowth, db.slotHint)
 	}
 	dt.add(e, hv)
@@ -387,31 +386,49 @@ func (s *Shard) insert(d int, slot uint16, hv uint64, e *Entry) {
 	}
 }
 
-// loadGrowth is how many times larger a full dict becomes while loading.
-// A dict filled from empty by doubling moves about one entry per entry
-// it ends with, each move a cache miss on a cold entry (to rehash its
-// key); growing 4 times moves about a third as many, for tables at most
-// 4 times larger than needed (never more than the 8 bytes a key per
-// bucket at load factor 1/4) until they next grow or shrink.
+// loadGrowth is how many times larger a full dict becomes while loading
+// with LoadingGrow (tables under dictLoadGrowMax buckets). Keys arrive in
+// random slot order (an AOF), so each move of a growing dict is a cache
+// miss on a cold entry (to rehash its key): doubling moves 1.3 to 1.7
+// entries per key loaded, growing 4 times up to 256 buckets 0.5 to 1.4,
+// and the lower load factor shortens the chains each new key's lookup
+// walks. The cost: small tables up to 4 times larger than needed until
+// they next grow or shrink (about 2.1 buckets a key instead of 1.4 with
+// 1M keys; the same as doubling from 4M keys on).
 const loadGrowth = 4
 
-// SetLoading turns the loading mode on or off. While loading (the
-// dataset is read from an RDB file or replayed from the append-only log
-// before the loops serve, or by DEBUG RELOAD) dicts grow by 4 instead of
-// 2, and Reserve's hints size new dicts. Turning it off drops the hints;
+// LoadMode is how a shard's dicts are sized while a dataset loads.
+type LoadMode uint8
+
+const (
+	// NotLoading: serving; dicts double when full, from 4 buckets.
+	NotLoading LoadMode = iota
+	// LoadingSized: an RDB loads; Reserve's hints size new dicts, which
+	// otherwise grow as when serving (an RDB written by Basalt comes in
+	// slot order: a dict grows while its entries are still cached).
+	LoadingSized
+	// LoadingGrow: a log replays; as LoadingSized, and full dicts grow 4
+	// times (loadGrowth), rehashing at once.
+	LoadingGrow
+)
+
+// SetLoading sets the loading mode: while the dataset is read from an
+// RDB file or replayed from the append-only log before the loops serve
+// (or by DEBUG RELOAD). Back to NotLoading, the hints are dropped and
 // tables keep their size (the normal rules resize them as keys come and
-// go). Only lookups and inserts change: every invariant holds either way.
-func (s *Shard) SetLoading(on bool) {
-	s.loading = on
-	if !on {
+// go). Only how tables are sized changes: every invariant holds in every
+// mode.
+func (s *Shard) SetLoading(m LoadMode) {
+	s.loading = m
+	if m == NotLoading {
 		for i := range s.dbs {
 			s.dbs[i].slotHint = 0
 		}
 	}
 }
 
-// Loading reports whether the loading mode is on.
-func (s *Shard) Loading() bool { return s.loading }
+// Loading is the loading mode.
+func (s *Shard) Loading() LoadMode { return s.loading }
 
 // Reserve tells a shard in loading mode that database d is about to
 // receive keys keys in all (an RDB's RESIZEDB count; keys spread evenly
@@ -420,7 +437,7 @@ func (s *Shard) Loading() bool { return s.loading }
 // Ignored when not loading. The hint lasts until SetLoading(false) or a
 // Flush of d.
 func (s *Shard) Reserve(d int, keys int) {
-	if !s.loading || d < 0 || d >= len(s.dbs) || keys <= 0 {
+	if s.loading == NotLoading || d < 0 || d >= len(s.dbs) || keys <= 0 {
 		return
 	}
 	// A slot's share varies (Poisson, standard deviation sqrt of the

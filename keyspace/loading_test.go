@@ -14,7 +14,11 @@ func tableSizes(s *Shard, n int) []int {
 	for i := 0; i < n; i++ {
 		k := fmt.Appendf(nil, "{tag}%d", i)
 		s.Upsert(0, k, 0)
-		sz := s.dbs[0].dictOf(hash.Slot(k)).size()
+		dt := s.dbs[0].dictOf(hash.Slot(k))
+		if s.loading == LoadingGrow && dt.rehashing() {
+			panic("a dict grown while loading is left rehashing")
+		}
+		sz := dt.size()
 		if len(sizes) == 0 || sizes[len(sizes)-1] != sz {
 			sizes = append(sizes, sz)
 		}
@@ -28,12 +32,23 @@ func TestLoadingGrowth(t *testing.T) {
 		t.Errorf("serving: sizes %s", got)
 	}
 	s = NewShardSeed(1, 1)
-	s.SetLoading(true)
-	if got := fmt.Sprint(tableSizes(s, 600)); got != "[4 16 64 256 1024]" {
+	s.SetLoading(LoadingSized) // no hint: as serving
+	if got := fmt.Sprint(tableSizes(s, 600)); got != "[4 8 16 32 64 128 256 512 1024]" {
+		t.Errorf("loading sized: sizes %s", got)
+	}
+	s = NewShardSeed(1, 1)
+	s.SetLoading(LoadingGrow)
+	if got := fmt.Sprint(tableSizes(s, 600)); got != "[4 16 64 256 512 1024]" {
+		t.Errorf("loading: sizes %s", got)
+	}
+	// Past the eager limit too, growth while loading rehashes at once.
+	big := NewShardSeed(1, 1)
+	big.SetLoading(LoadingGrow)
+	if got := fmt.Sprint(tableSizes(big, 5000)); got != "[4 16 64 256 512 1024 2048 4096 8192]" {
 		t.Errorf("loading: sizes %s", got)
 	}
 	// Off again, a full table doubles.
-	s.SetLoading(false)
+	s.SetLoading(NotLoading)
 	for i := 600; i < 1024; i++ {
 		s.Upsert(0, fmt.Appendf(nil, "{tag}%d", i), 0)
 	}
@@ -58,9 +73,9 @@ func TestReserve(t *testing.T) {
 	if s.dbs[0].slotHint != 0 {
 		t.Fatal("Reserve outside the loading mode kept a hint")
 	}
-	s.SetLoading(true)
-	if !s.Loading() {
-		t.Fatal("Loading() false")
+	s.SetLoading(LoadingSized)
+	if s.Loading() != LoadingSized {
+		t.Fatal("Loading()")
 	}
 	s.Reserve(0, n)
 	keys := benchKeys(n)
@@ -68,7 +83,7 @@ func TestReserve(t *testing.T) {
 		s.Upsert(0, k, 0)
 	}
 	// Every slot's table was made at the hinted size; the few slots with
-	// more keys than that grew (4 times, loading).
+	// more keys than that grew.
 	grown := 0
 	s.SlotsWithKeys(0, func(slot uint16, cnt int) bool {
 		sz := s.dbs[0].slots[slot].size()
@@ -89,7 +104,7 @@ func TestReserve(t *testing.T) {
 		t.Errorf("db 1 without a hint: table of %d", sz)
 	}
 	s.Reserve(1, n)
-	s.SetLoading(false)
+	s.SetLoading(NotLoading)
 	s.Upsert(1, []byte("b"), 0) // another slot than "a"
 	if sz := s.dbs[1].dictOf(hash.Slot([]byte("b"))).size(); sz != dictInitSize {
 		t.Errorf("after loading, a new slot's table is %d", sz)
@@ -103,7 +118,7 @@ func TestReserve(t *testing.T) {
 		t.Errorf("Len %d", s.Len(0))
 	}
 	// A hint larger than any slot's eager rehash limit is capped.
-	s.SetLoading(true)
+	s.SetLoading(LoadingGrow)
 	s.Reserve(0, 1<<40)
 	if s.dbs[0].slotHint != dictEagerRehash {
 		t.Errorf("hint %d for 2^40 keys", s.dbs[0].slotHint)

@@ -138,7 +138,7 @@ func runModel(t *testing.T, nkeys, nops int, seed uint64, loading bool) {
 	const dbs = 3
 	s := NewShardSeed(dbs, seed)
 	if loading {
-		s.SetLoading(true)
+		s.SetLoading(LoadingGrow)
 		s.Reserve(1, nkeys*hash.SlotCount/8) // 8 keys a slot expected
 	}
 	var log effect.Log

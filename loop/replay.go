@@ -8,6 +8,7 @@ import (
 	"github.com/basaltdb/basalt/command"
 	"github.com/basaltdb/basalt/config"
 	"github.com/basaltdb/basalt/effect"
+	"github.com/basaltdb/basalt/keyspace"
 	"github.com/basaltdb/basalt/resp"
 )
 
@@ -66,25 +67,26 @@ func (e *Engine) Replayer(now int64) *Replayer {
 	for _, sh := range e.shards {
 		sh.Log = &r.log // expiry's DEL records are dropped too
 	}
-	r.endLoad = e.BeginLoad()
+	r.endLoad = e.BeginLoad(keyspace.LoadingGrow)
 	return r
 }
 
-// BeginLoad puts the shards in loading mode (keyspace.Shard.SetLoading:
-// dicts grow faster, and ReserveKeys's hints size them) until the
-// returned function is called. Nested calls (an RDB preamble read while
-// its AOF replays) leave the mode to the outermost. Only while nothing
-// else touches the shards: before Serve, or with every loop parked.
-func (e *Engine) BeginLoad() (end func()) {
-	if len(e.shards) == 0 || e.shards[0].Loading() {
+// BeginLoad puts the shards in loading mode m (keyspace.LoadMode:
+// ReserveKeys's hints size dicts; with LoadingGrow full dicts also grow
+// faster) until the returned function is called. Nested calls (an RDB
+// preamble read while its AOF replays) leave the mode to the outermost.
+// Only while nothing else touches the shards: before Serve, or with every
+// loop parked.
+func (e *Engine) BeginLoad(m keyspace.LoadMode) (end func()) {
+	if len(e.shards) == 0 || e.shards[0].Loading() != keyspace.NotLoading {
 		return func() {}
 	}
 	for _, sh := range e.shards {
-		sh.SetLoading(true)
+		sh.SetLoading(m)
 	}
 	return func() {
 		for _, sh := range e.shards {
-			sh.SetLoading(false)
+			sh.SetLoading(keyspace.NotLoading)
 		}
 	}
 }

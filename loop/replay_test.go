@@ -294,7 +294,7 @@ func TestReplayerLoadingMode(t *testing.T) {
 	loading := func() int {
 		n := 0
 		for _, sh := range e.shards {
-			if sh.Loading() {
+			if sh.Loading() != keyspace.NotLoading {
 				n++
 			}
 		}
@@ -304,11 +304,14 @@ func TestReplayerLoadingMode(t *testing.T) {
 	if loading() != 2 {
 		t.Fatalf("%d shards loading during a replay", loading())
 	}
-	end := e.BeginLoad()
+	end := e.BeginLoad(keyspace.LoadingSized)
 	e.ReserveKeys(0, 1000000)
 	end()
 	if loading() != 2 {
 		t.Fatal("a nested BeginLoad ended the replay's loading mode")
+	}
+	if e.shards[0].Loading() != keyspace.LoadingGrow {
+		t.Fatal("a nested BeginLoad changed the replay's mode")
 	}
 	if err := r.Apply(cmd("SET", "k", "v")); err != nil {
 		t.Fatal(err)
@@ -320,7 +323,7 @@ func TestReplayerLoadingMode(t *testing.T) {
 	if lookup(e, 0, "k") == nil {
 		t.Fatal("key lost")
 	}
-	end = e.BeginLoad()
+	end = e.BeginLoad(keyspace.LoadingSized)
 	if loading() != 2 {
 		t.Fatal("BeginLoad")
 	}

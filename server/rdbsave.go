@@ -517,9 +517,9 @@ func (s *Server) readRDB(r io.Reader, name string, cfg *config.Config, eng *loop
 	var loaded, expired int64
 	lib, libDone := s.libraryLoader()
 	defer libDone()
-	// Loading mode: slot dicts grow faster, and RESIZEDB's counts size
-	// them up front (a database's keys then move no entry as they come).
-	defer eng.BeginLoad()()
+	// Loading mode: RESIZEDB's counts size slot dicts up front (a
+	// database's keys then move no entry as they come).
+	defer eng.BeginLoad(keyspace.LoadingSized)()
 	resize := func(db int, keys, _ uint64) {
 		if db < cfg.Databases {
 			eng.ReserveKeys(db, keys)
