@@ -33,7 +33,7 @@ func TestLZFRoundTrip(t *testing.T) {
 			}
 		}
 		out := make([]byte, n+n/16+64)
-		c := lz.compress(in, out)
+		c := lz.Compress(in, out)
 		if c == 0 {
 			t.Fatalf("compress failed for %d bytes", n)
 		}
@@ -43,7 +43,7 @@ func TestLZFRoundTrip(t *testing.T) {
 		}
 		// A too-small output fails cleanly.
 		if c > 1 {
-			if lz.compress(in, out[:c-1]) != 0 {
+			if lz.Compress(in, out[:c-1]) != 0 {
 				t.Fatalf("compress into a short buffer succeeded")
 			}
 		}
@@ -54,7 +54,7 @@ func TestLZFKnown(t *testing.T) {
 	// "aaaa..." (30 bytes) compresses to a literal then a back reference.
 	in := bytes.Repeat([]byte("a"), 30)
 	out := make([]byte, 26)
-	n := new(lzfState).compress(in, out)
+	n := new(lzfState).Compress(in, out)
 	if n == 0 {
 		t.Fatal("no compression")
 	}

@@ -146,7 +146,7 @@ func appendLZF(dst []byte, s []byte, lz *lzfState) ([]byte, bool) {
 		dst = nd
 	}
 	buf := dst[start+maxHdr : need]
-	n := lz.compress(s, buf)
+	n := lz.Compress(s, buf)
 	if n == 0 {
 		return dst[:start], false
 	}

@@ -57,7 +57,7 @@ func appendRDBLen(dst []byte, n uint64) []byte {
 func appendRDBString(dst, s []byte, lz *lzfState) []byte {
 	if len(s) > 20 && lz != nil {
 		buf := make([]byte, len(s)-4)
-		if n := lz.compress(s, buf); n > 0 {
+		if n := lz.Compress(s, buf); n > 0 {
 			dst = append(dst, 0xC0|3)
 			dst = appendRDBLen(dst, uint64(n))
 			dst = appendRDBLen(dst, uint64(len(s)))
