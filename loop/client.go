@@ -9,6 +9,7 @@ import (
 	"github.com/panjf2000/gnet/v2"
 
 	"github.com/basaltdb/basalt/command"
+	"github.com/basaltdb/basalt/config"
 	"github.com/basaltdb/basalt/resp"
 )
 
@@ -91,17 +92,63 @@ func (l *Loop) process(cl *client) {
 	if cl.bounced.pending() && (cl.inflight > 0 || !l.replay(cl, &cl.bounced)) {
 		return // older commands first
 	}
-	buf, _ := cl.conn.Peek(-1)
-	if len(buf) == 0 {
-		return
-	}
 	cfg := l.eng.cfg()
-	lim := resp.Limits{MaxBulkLen: cfg.ProtoMaxBulkLen, MaxMultibulk: math.MaxInt32, RequireAuth: authRequired(cl, cfg.RequirePass)}
 	cl.sess.LastIO = time.Now().UnixMilli()
+	// The input is read in chunks: gnet's Peek copies what it returns
+	// when its buffer wraps, and a client that sends faster than its
+	// commands run (redis-cli --pipe) would otherwise have megabytes
+	// copied again on every call.
+	for chunk := inputChunk; ; {
+		avail := cl.conn.InboundBuffered()
+		if avail == 0 {
+			break
+		}
+		n := min(avail, chunk)
+		if cl.parser.Partial() {
+			n = avail // it resumes: never a shorter buffer than it saw
+		}
+		if !l.processChunk(cl, cfg, n, avail, &chunk) {
+			break
+		}
+	}
+	if cl.closeNow {
+		return // dropped over client-query-buffer-limit
+	}
+	if len(cl.out) > 0 || cl.closeAfter {
+		l.markDirty(cl)
+	}
+}
+
+// inputChunk is how much buffered input process parses per step (more
+// when one command is larger).
+const inputChunk = 256 << 10
+
+// processChunk parses and dispatches the first n of the avail bytes cl
+// has buffered. It reports whether process should go on with the next
+// chunk (it consumed the whole chunk, or must see more to complete a
+// command: then *chunk grows); false when it stopped for another reason
+// (a command waits, the input ends inside a command, the client was
+// dropped).
+func (l *Loop) processChunk(cl *client, cfg *config.Config, n, avail int, chunk *int) (more bool) {
+	buf, _ := cl.conn.Peek(n)
+	if len(buf) == 0 {
+		return false
+	}
+	lim := resp.Limits{MaxBulkLen: cfg.ProtoMaxBulkLen, MaxMultibulk: math.MaxInt32, RequireAuth: authRequired(cl, cfg.RequirePass)}
 	l.Stats.NetInput.Add(int64(len(buf)))
 	off := 0
 	incomplete := false
+	segFrom := 0 // trySegment has looked up to here (segment.go)
 	for off < len(buf) && !cl.closeAfter {
+		if off >= segFrom && cl.inflight == 0 && len(buf)-off >= segMin*8 {
+			n, scanned := l.trySegment(cl, buf[off:], &lim, cfg)
+			segFrom = off + scanned
+			if n > 0 {
+				off += n
+				cl.parser.Reset() // its positions were relative to the old start
+				continue          // what follows waits for the segment
+			}
+		}
 		args, n, err := cl.parser.Parse(buf[off:], &lim)
 		if err != nil {
 			if cl.inflight > 0 {
@@ -148,14 +195,19 @@ func (l *Loop) process(cl *client) {
 	// Complete commands waiting behind an in-flight one count too, with
 	// more slack, since Redis would have run them already.
 	limit := cfg.ClientQueryBufferLimit
+	if incomplete && len(buf) < avail {
+		// The chunk ends inside a command whose bytes are buffered:
+		// look at more at once.
+		*chunk = max(*chunk, len(buf)-off) * 2
+		return true
+	}
 	if incomplete && int64(cl.parser.Buffered(len(buf)-off)) > limit ||
-		!incomplete && int64(len(buf)-off) > 4*limit {
+		!incomplete && int64(avail-off) > 4*limit {
 		l.dropOverLimit(cl, buf[off:])
-		return
+		return false
 	}
-	if len(cl.out) > 0 || cl.closeAfter {
-		l.markDirty(cl)
-	}
+	return !incomplete && off == len(buf) && len(buf) < avail &&
+		cl.inflight == 0 && cl.blocked == nil && !cl.closeAfter && !cl.closeNow && !cl.closed
 }
 
 // authRequired is Redis's authRequired: the default user has a password

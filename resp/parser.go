@@ -113,6 +113,11 @@ func (p *Parser) Reset() {
 	p.spans = p.spans[:0]
 }
 
+// Partial reports whether the parser holds a partly read request: the
+// next Parse must then get a buffer that starts where the last one did and
+// is at least as long.
+func (p *Parser) Partial() bool { return p.state != stStart }
+
 // Need is the total buffer length (counted from the first unconsumed byte)
 // that the request being read needs before Parse can make progress on a
 // bulk, or 0 when unknown. It lets the caller size its read buffer once for
