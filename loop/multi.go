@@ -310,6 +310,7 @@ func (l *Loop) txnFor(cl *client, need []bool, fn func(t *txn, c *command.Ctx) b
 	redo func(sm *command.SlotMap) []bool, after func(t *txn)) *txn {
 	e := l.eng
 	t := &txn{origin: l, cl: cl, db: cl.sess.DB, proto: cl.sess.Proto, sess: &cl.sess}
+	t.log.Discard = e.opts.Effects == nil // nobody reads the records: count them only
 	t.m.t = t
 	for i, in := range need {
 		if in {

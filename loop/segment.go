@@ -24,7 +24,7 @@ import (
 // special state (MULTI/WATCH, tracking, pub/sub, CLIENT REPLY, blocked).
 
 const (
-	segMin = 64   // buffered commands that make a segment pay off
+	segMin = 256  // buffered commands that make a segment pay off (100-deep pipelines gain nothing)
 	segMax = 1024 // commands in one segment at most
 )
 
@@ -52,15 +52,11 @@ func (l *Loop) trySegment(cl *client, buf []byte, lim *resp.Limits, cfg *config.
 	var cmds []segCmd
 	var need []bool
 	other := false
-	off := 0
-	for len(cmds) < segMax && off < len(buf) {
+	off, nargs := 0, 0
+	for len(cmds) < segMax && off < len(buf) && buf[off] == '*' { // RESP requests only (their arguments are slices of buf)
 		args, n, err := p.Parse(buf[off:], lim)
-		if err != nil || n == 0 {
+		if err != nil || n == 0 || args == nil {
 			break
-		}
-		if args == nil {
-			off += n
-			continue
 		}
 		spec := l.segSpec(args, cfg)
 		if spec == nil {
@@ -75,11 +71,24 @@ func (l *Loop) trySegment(cl *client, buf []byte, lim *resp.Limits, cfg *config.
 			need[o] = true
 			other = other || o != l.idx
 		}
-		cmds = append(cmds, segCmd{spec, copyArgs(args)})
+		cmds = append(cmds, segCmd{spec: spec})
+		nargs += len(args)
 		off += n
 	}
 	if len(cmds) < segMin || !other {
 		return 0, max(off, 1)
+	}
+	// One copy of the requests' bytes and one slice of all arguments for
+	// the whole segment, rather than two allocations per command.
+	raw := append([]byte(nil), buf[:off]...)
+	argv := make([][]byte, 0, nargs)
+	p = resp.Parser{}
+	for i, o := 0, 0; i < len(cmds); i++ {
+		args, n, _ := p.Parse(raw[o:], lim)
+		start := len(argv)
+		argv = append(argv, args...)
+		cmds[i].args = argv[start:len(argv):len(argv)]
+		o += n
 	}
 	need[l.idx] = true // the origin waits parked: its clients' order holds
 	l.runSegment(cl, cmds, need)
