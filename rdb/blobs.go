@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/basaltdb/basalt/datatypes"
+	"github.com/basaltdb/basalt/datatypes/listpack"
 )
 
 // Listpack (listpack.c), intset (intset.c), ziplist (ziplist.c) and zipmap
@@ -37,64 +37,6 @@ func lpFinish(dst []byte, start, n int) []byte {
 	return dst
 }
 
-// lpAppendBacklen appends lpEncodeBacklen(l).
-func lpAppendBacklen(dst []byte, l uint64) []byte {
-	switch {
-	case l <= 127:
-		return append(dst, byte(l))
-	case l < 16383:
-		return append(dst, byte(l>>7), byte(l&127)|128)
-	case l < 2097151:
-		return append(dst, byte(l>>14), byte((l>>7)&127)|128, byte(l&127)|128)
-	case l < 268435455:
-		return append(dst, byte(l>>21), byte((l>>14)&127)|128, byte((l>>7)&127)|128, byte(l&127)|128)
-	}
-	return append(dst, byte(l>>28), byte((l>>21)&127)|128, byte((l>>14)&127)|128, byte((l>>7)&127)|128, byte(l&127)|128)
-}
-
-// lpAppendInt appends an integer entry (lpEncodeIntegerGetType).
-func lpAppendInt(dst []byte, v int64) []byte {
-	start := len(dst)
-	switch {
-	case v >= 0 && v <= 127:
-		dst = append(dst, byte(v))
-	case v >= -4096 && v <= 4095:
-		u := uint64(v)
-		if v < 0 {
-			u = uint64(1<<13 + v)
-		}
-		dst = append(dst, byte(u>>8)|0xc0, byte(u))
-	case v >= math.MinInt16 && v <= math.MaxInt16:
-		dst = append(dst, 0xf1, byte(v), byte(v>>8))
-	case v >= -(1<<23) && v <= 1<<23-1:
-		dst = append(dst, 0xf2, byte(v), byte(v>>8), byte(v>>16))
-	case v >= math.MinInt32 && v <= math.MaxInt32:
-		dst = append(dst, 0xf3, byte(v), byte(v>>8), byte(v>>16), byte(v>>24))
-	default:
-		dst = binary.LittleEndian.AppendUint64(append(dst, 0xf4), uint64(v))
-	}
-	return lpAppendBacklen(dst, uint64(len(dst)-start))
-}
-
-// lpAppend appends s as lpAppend does: as an integer when it is one
-// (lpStringToInt64, string2ll's rules), else as a string.
-func lpAppend(dst []byte, s []byte) []byte {
-	if v, ok := datatypes.ParseInt(s); ok {
-		return lpAppendInt(dst, v)
-	}
-	start := len(dst)
-	switch n := len(s); {
-	case n < 64:
-		dst = append(dst, 0x80|byte(n))
-	case n < 4096:
-		dst = append(dst, 0xe0|byte(n>>8), byte(n))
-	default:
-		dst = binary.LittleEndian.AppendUint32(append(dst, 0xf0), uint32(n))
-	}
-	dst = append(dst, s...)
-	return lpAppendBacklen(dst, uint64(len(dst)-start))
-}
-
 // lpEach validates the listpack lp and calls fn with each entry: a string
 // (s) or an integer (v, isInt). s points into lp. The whole listpack is
 // checked before the first call (sizes, backlens, count, terminator).
@@ -110,23 +52,9 @@ func lpEach(lp []byte, fn func(s []byte, v int64, isInt bool) error) error {
 			return err
 		}
 		p += size
-		p += lpBacklenSize(uint64(size))
+		p += listpack.BacklenSize(uint64(size))
 	}
 	return nil
-}
-
-func lpBacklenSize(l uint64) int {
-	switch {
-	case l <= 127:
-		return 1
-	case l < 16383:
-		return 2
-	case l < 2097151:
-		return 3
-	case l < 268435455:
-		return 4
-	}
-	return 5
 }
 
 // lpEntrySize returns the size of the encoding+data of the entry at lp[p:]
@@ -246,7 +174,7 @@ func lpValidate(lp []byte) (int, error) {
 		if size < 0 {
 			return 0, fmt.Errorf("listpack entry %d at byte %d is malformed", n, p)
 		}
-		bl := lpBacklenSize(uint64(size))
+		bl := listpack.BacklenSize(uint64(size))
 		if p+size+bl > len(lp)-1 {
 			return 0, fmt.Errorf("listpack entry %d at byte %d overflows the blob", n, p)
 		}

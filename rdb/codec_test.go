@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"testing"
+
+	"github.com/basaltdb/basalt/datatypes/listpack"
 )
 
 func TestCRC64Vector(t *testing.T) {
@@ -167,7 +169,7 @@ func TestListpack(t *testing.T) {
 		string(bytes.Repeat([]byte("v"), 200000)), "-0", "007", " 1"}
 	lp, start := lpStart(nil)
 	for _, e := range elems {
-		lp = lpAppend(lp, []byte(e))
+		lp = listpack.Append(lp, []byte(e))
 	}
 	lp = lpFinish(lp, start, len(elems))
 	var got []string
@@ -192,8 +194,8 @@ func TestListpack(t *testing.T) {
 	}
 	// Known bytes: the listpack of HSET h a 1.
 	small, s0 := lpStart(nil)
-	small = lpAppend(small, []byte("a"))
-	small = lpAppend(small, []byte("1"))
+	small = listpack.Append(small, []byte("a"))
+	small = listpack.Append(small, []byte("1"))
 	small = lpFinish(small, s0, 2)
 	want := []byte{0x0c, 0, 0, 0, 2, 0, 0x81, 'a', 2, 0x01, 1, 0xff}
 	if !bytes.Equal(small, want) {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/basaltdb/basalt/datatypes/listpack"
+
 	"github.com/basaltdb/basalt/datatypes"
 	"github.com/basaltdb/basalt/datatypes/hashes"
 	"github.com/basaltdb/basalt/datatypes/lists"
@@ -197,7 +199,7 @@ func TestLoadOldTypes(t *testing.T) {
 	dbl := func(s string) []byte { return append([]byte{byte(len(s))}, s...) }
 	zl := zlBuild([]any{"a", int64(1), "b", int64(-2)})
 	lp, st := lpStart(nil)
-	lp = lpAppend(lp, []byte("x"))
+	lp = listpack.Append(lp, []byte("x"))
 	lp = lpFinish(lp, st, 1)
 	is := intsetAppendMember(intsetAppendMember(intsetAppendHeader(nil, 2, 2), 2, -3), 2, 9)
 	expSec := []byte{opExpireTime, 0x10, 0, 0, 0}

@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"strconv"
 
+	"github.com/basaltdb/basalt/datatypes/listpack"
+
 	"github.com/basaltdb/basalt/datatypes"
 	"github.com/basaltdb/basalt/datatypes/hashes"
 	"github.com/basaltdb/basalt/datatypes/lists"
@@ -139,7 +141,7 @@ func appendList(dst []byte, l *lists.List, lz *lzfState, scratch *[]byte) []byte
 			nodes = append(nodes, node{start: start})
 			cur, curCount = len(nodes)-1, 0
 		}
-		buf = lpAppend(buf, v)
+		buf = listpack.Append(buf, v)
 		curCount++
 		return true
 	})
@@ -230,13 +232,13 @@ func appendZSet(dst []byte, z *zsets.ZSet, lz *lzfState, scratch *[]byte) []byte
 	buf, start := lpStart((*scratch)[:0])
 	var num [32]byte
 	z.ForEach(func(m []byte, score float64) bool {
-		buf = lpAppend(buf, m)
+		buf = listpack.Append(buf, m)
 		// zzlInsertAt: an integral score in double2ll's range is stored
 		// as an integer (-0 included), anything else as d2string text.
 		if score >= -float64(math.MaxInt64/2) && score <= float64(math.MaxInt64/2) && score == math.Trunc(score) {
-			buf = lpAppendInt(buf, int64(score))
+			buf = listpack.AppendInt(buf, int64(score))
 		} else {
-			buf = lpAppend(buf, appendScoreText(num[:0], score))
+			buf = listpack.Append(buf, appendScoreText(num[:0], score))
 		}
 		return true
 	})
@@ -258,8 +260,8 @@ func appendHash(dst []byte, h *hashes.Hash, lz *lzfState, scratch *[]byte) []byt
 	buf, start := lpStart((*scratch)[:0])
 	n := 0
 	h.ForEach(func(f, v []byte) bool {
-		buf = lpAppend(buf, f)
-		buf = lpAppend(buf, v)
+		buf = listpack.Append(buf, f)
+		buf = listpack.Append(buf, v)
 		n += 2
 		return true
 	})

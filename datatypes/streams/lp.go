@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/basaltdb/basalt/datatypes"
+	"github.com/basaltdb/basalt/datatypes/listpack"
 )
 
 // A minimal listpack (Redis's listpack.c) for stream nodes: the bytes are
@@ -31,77 +32,6 @@ func lpNew() []byte {
 	return lp
 }
 
-func lpBacklenSize(l int) int {
-	switch {
-	case l <= 127:
-		return 1
-	case l < 16383:
-		return 2
-	case l < 2097151:
-		return 3
-	case l < 268435455:
-		return 4
-	}
-	return 5
-}
-
-func appendBacklen(dst []byte, l uint64) []byte {
-	switch {
-	case l <= 127:
-		return append(dst, byte(l))
-	case l < 16383:
-		return append(dst, byte(l>>7), byte(l&127)|128)
-	case l < 2097151:
-		return append(dst, byte(l>>14), byte((l>>7)&127)|128, byte(l&127)|128)
-	case l < 268435455:
-		return append(dst, byte(l>>21), byte((l>>14)&127)|128, byte((l>>7)&127)|128, byte(l&127)|128)
-	}
-	return append(dst, byte(l>>28), byte((l>>21)&127)|128, byte((l>>14)&127)|128, byte((l>>7)&127)|128, byte(l&127)|128)
-}
-
-// encodeInt appends v's integer entry (with back length) to dst.
-func encodeInt(dst []byte, v int64) []byte {
-	start := len(dst)
-	switch {
-	case v >= 0 && v <= 127:
-		dst = append(dst, byte(v))
-	case v >= -4096 && v <= 4095:
-		u := uint64(v)
-		if v < 0 {
-			u = uint64(1<<13 + v)
-		}
-		dst = append(dst, byte(u>>8)|0xc0, byte(u))
-	case v >= math.MinInt16 && v <= math.MaxInt16:
-		dst = append(dst, 0xf1, byte(v), byte(v>>8))
-	case v >= -(1<<23) && v <= 1<<23-1:
-		dst = append(dst, 0xf2, byte(v), byte(v>>8), byte(v>>16))
-	case v >= math.MinInt32 && v <= math.MaxInt32:
-		dst = append(dst, 0xf3, byte(v), byte(v>>8), byte(v>>16), byte(v>>24))
-	default:
-		dst = binary.LittleEndian.AppendUint64(append(dst, 0xf4), uint64(v))
-	}
-	return appendBacklen(dst, uint64(len(dst)-start))
-}
-
-// encodeStr appends s's entry to dst as lpAppend does: an integer when s
-// is one (lpStringToInt64, string2ll's rules), else a string.
-func encodeStr(dst []byte, s []byte) []byte {
-	if v, ok := datatypes.ParseInt(s); ok {
-		return encodeInt(dst, v)
-	}
-	start := len(dst)
-	switch n := len(s); {
-	case n < 64:
-		dst = append(dst, 0x80|byte(n))
-	case n < 4096:
-		dst = append(dst, 0xe0|byte(n>>8), byte(n))
-	default:
-		dst = binary.LittleEndian.AppendUint32(append(dst, 0xf0), uint32(n))
-	}
-	dst = append(dst, s...)
-	return appendBacklen(dst, uint64(len(dst)-start))
-}
-
 // strEntrySize is the size of s's entry with its back length.
 func strEntrySize(s []byte) int {
 	if v, ok := datatypes.ParseInt(s); ok {
@@ -115,7 +45,7 @@ func strEntrySize(s []byte) int {
 	case n < 4096:
 		h = 2
 	}
-	return h + n + lpBacklenSize(h+n)
+	return h + n + listpack.BacklenSize(uint64(h+n))
 }
 
 func intEntrySize(v int64) int {
@@ -159,14 +89,14 @@ func lpSetHeader(lp []byte, delta int) {
 
 // lpAppendInt and lpAppendStr append one element.
 func lpAppendInt(lp []byte, v int64) []byte {
-	lp = encodeInt(lp[:len(lp)-1], v)
+	lp = listpack.AppendInt(lp[:len(lp)-1], v)
 	lp = append(lp, lpEOF)
 	lpSetHeader(lp, 1)
 	return lp
 }
 
 func lpAppendStr(lp []byte, s []byte) []byte {
-	lp = encodeStr(lp[:len(lp)-1], s)
+	lp = listpack.Append(lp[:len(lp)-1], s)
 	lp = append(lp, lpEOF)
 	lpSetHeader(lp, 1)
 	return lp
@@ -199,7 +129,7 @@ func lpEncSize(lp []byte, p int) int {
 // lpNext is the offset of the entry after p (lpEnd after the last).
 func lpNext(lp []byte, p int) int {
 	n := lpEncSize(lp, p)
-	return p + n + lpBacklenSize(n)
+	return p + n + listpack.BacklenSize(uint64(n))
 }
 
 // lpPrev is the offset of the entry before p (which may be lpEnd); -1
@@ -280,7 +210,7 @@ func lpGetBytes(lp []byte, p int, buf []byte) []byte {
 func lpReplaceInt(lp []byte, p int, v int64) []byte {
 	old := lpNext(lp, p) - p
 	var tmp [16]byte
-	enc := encodeInt(tmp[:0], v)
+	enc := listpack.AppendInt(tmp[:0], v)
 	if d := len(enc) - old; d > 0 {
 		lp = append(lp, enc[:d]...) // grow
 		copy(lp[p+len(enc):], lp[p+old:len(lp)-d])

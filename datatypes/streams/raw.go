@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/basaltdb/basalt/datatypes/listpack"
+
 	"github.com/basaltdb/basalt/datatypes"
 )
 
@@ -200,7 +202,7 @@ func lpCheck(lp []byte) (int, error) {
 		if !ok {
 			return 0, fmt.Errorf("listpack entry %d at byte %d is malformed", n, p)
 		}
-		bl := lpBacklenSize(size)
+		bl := listpack.BacklenSize(uint64(size))
 		if p+size+bl > end {
 			return 0, fmt.Errorf("listpack entry %d at byte %d overflows the blob", n, p)
 		}
@@ -268,7 +270,7 @@ func lpReadBacklen(lp []byte, end int) (int, bool) {
 		c := lp[end-k]
 		v |= int(c&127) << shift
 		if c&128 == 0 {
-			return v, k == lpBacklenSize(v)
+			return v, k == listpack.BacklenSize(uint64(v))
 		}
 		shift += 7
 	}
