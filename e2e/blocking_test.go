@@ -71,8 +71,8 @@ func testBlockScenario(t *testing.T, name string, steps []blockStep, aof bool) {
 	t.Run(name, func(t *testing.T) {
 		t.Parallel()
 		p := startPairArgs(t, extra...)
-		ref := runBlockScenario(t, p.ref, steps)
-		tgt := runBlockScenario(t, p.tgt, steps)
+		ref := runBlockScenario(t, p.ref, steps, false)
+		tgt := runBlockScenario(t, p.tgt, steps, false)
 		for i := range max(len(ref), len(tgt)) {
 			var r, g string
 			if i < len(ref) {
@@ -90,8 +90,12 @@ func testBlockScenario(t *testing.T, name string, steps []blockStep, aof bool) {
 }
 
 // runBlockScenario plays steps against one server and returns the replies
-// read, each tagged with the step that read it.
-func runBlockScenario(t *testing.T, srv *server, steps []blockStep) []string {
+// read, each tagged with the step that read it. A Block step sends its
+// command and, when it is a blocking command (B..., or XREAD/XREADGROUP
+// with BLOCK), waits until the server counts it blocked. "$IDn" in a
+// command is client n's CLIENT ID and "@dump:KEY" the DUMP payload of KEY.
+// With countLeft, the last line is how many clients are still blocked.
+func runBlockScenario(t *testing.T, srv *server, steps []blockStep, countLeft bool) []string {
 	t.Helper()
 	clients := map[int]*Client{}
 	get := func(i int) *Client {
@@ -139,12 +143,17 @@ func runBlockScenario(t *testing.T, srv *server, steps []blockStep) []string {
 				cmd = strings.ReplaceAll(cmd, id, v)
 			}
 			args := bs(strings.Fields(cmd)...)
+			for i, a := range args {
+				if key, ok := strings.CutPrefix(string(a), "@dump:"); ok {
+					args[i] = mustCall(t, admin, "DUMP", key).Str
+				}
+			}
 			c := get(st.C)
 			if st.Block {
 				if err := c.Send(args); err != nil {
 					t.Fatalf("%s: step %d send: %v", srv.name, k, err)
 				}
-				if strings.HasPrefix(strings.ToUpper(cmd), "B") {
+				if blocksOn(cmd) {
 					blocked++
 					deadline := time.Now().Add(5 * time.Second)
 					for blockedNow() < blocked {
@@ -170,5 +179,17 @@ func runBlockScenario(t *testing.T, srv *server, steps []blockStep) []string {
 			out = append(out, fmt.Sprintf("c%d %s -> %q", st.C, st.Cmd, r))
 		}
 	}
+	if countLeft {
+		// Served clients leave the count once their reply is out.
+		time.Sleep(20 * time.Millisecond)
+		out = append(out, fmt.Sprintf("still blocked: %d", blockedNow()))
+	}
 	return out
+}
+
+// blocksOn reports whether cmd is a command that blocks when it finds
+// nothing: BLPOP, BZPOPMIN, BLMOVE..., or XREAD/XREADGROUP with BLOCK.
+func blocksOn(cmd string) bool {
+	up := strings.ToUpper(cmd)
+	return strings.HasPrefix(up, "B") || strings.HasPrefix(up, "XREAD") && strings.Contains(up, " BLOCK ")
 }

@@ -103,8 +103,8 @@ func TestDiffStreamBlocking(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			p := startPair(t)
-			ref := runStreamScenario(t, p.ref, steps)
-			tgt := runStreamScenario(t, p.tgt, steps)
+			ref := runBlockScenario(t, p.ref, steps, true)
+			tgt := runBlockScenario(t, p.tgt, steps, true)
 			for i := range max(len(ref), len(tgt)) {
 				var r, g string
 				if i < len(ref) {
@@ -120,87 +120,6 @@ func TestDiffStreamBlocking(t *testing.T) {
 			}
 		})
 	}
-}
-
-// runStreamScenario is runBlockScenario for stream readers: a Block step
-// waits until the server counts one more blocked client (XREAD and
-// XREADGROUP included), and a read also records how many clients are
-// still blocked.
-func runStreamScenario(t *testing.T, srv *server, steps []blockStep) []string {
-	t.Helper()
-	clients := map[int]*Client{}
-	get := func(i int) *Client {
-		if c, ok := clients[i]; ok {
-			return c
-		}
-		c, err := Dial(srv.addr, 5*time.Second)
-		if err != nil {
-			t.Fatalf("%s: dial: %v", srv.name, err)
-		}
-		t.Cleanup(func() { c.Close() })
-		clients[i] = c
-		return c
-	}
-	admin := get(99)
-	blockedNow := func() int {
-		r, err := admin.DoStrings("INFO", "clients")
-		if err != nil {
-			t.Fatalf("%s: INFO: %v", srv.name, err)
-		}
-		i := bytes.Index(r, []byte("blocked_clients:"))
-		n := 0
-		if i >= 0 {
-			fmt.Sscanf(string(r[i+len("blocked_clients:"):]), "%d", &n)
-		}
-		return n
-	}
-	var out []string
-	for k, st := range steps {
-		args := bs(strings.Fields(st.Cmd)...)
-		for i, a := range args {
-			// "@dump:KEY" is the DUMP payload of KEY (for RESTORE).
-			if k, ok := strings.CutPrefix(string(a), "@dump:"); ok {
-				v := mustCall(t, admin, "DUMP", k)
-				args[i] = v.Str
-			}
-		}
-		c := get(st.C)
-		switch {
-		case st.Sleep > 0:
-			time.Sleep(st.Sleep)
-		case st.Read:
-			r, err := c.ReadReply()
-			if err != nil {
-				t.Fatalf("%s: step %d read: %v", srv.name, k, err)
-			}
-			out = append(out, fmt.Sprintf("c%d %q", st.C, r))
-		case st.Block:
-			before := blockedNow()
-			if err := c.Send(args); err != nil {
-				t.Fatalf("%s: step %d send: %v", srv.name, k, err)
-			}
-			deadline := time.Now().Add(5 * time.Second)
-			for blockedNow() <= before {
-				if time.Now().After(deadline) {
-					t.Fatalf("%s: step %d: client not blocked", srv.name, k)
-				}
-				time.Sleep(2 * time.Millisecond)
-			}
-		default:
-			r, err := c.Do(args)
-			if err != nil {
-				t.Fatalf("%s: step %d %s: %v", srv.name, k, st.Cmd, err)
-			}
-			if strings.HasPrefix(strings.ToUpper(st.Cmd), "HELLO") {
-				continue // holds the client id
-			}
-			out = append(out, fmt.Sprintf("c%d %s -> %q", st.C, st.Cmd, r))
-		}
-	}
-	// Served clients leave the count once their reply is out.
-	time.Sleep(20 * time.Millisecond)
-	out = append(out, fmt.Sprintf("still blocked: %d", blockedNow()))
-	return out
 }
 
 // TestDiffRandomStream sends seeded random stream commands with explicit
