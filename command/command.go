@@ -216,9 +216,6 @@ type Ctx struct {
 	// Events, when set, receives the keyspace events of the command
 	// (events.go): nil while nobody listens.
 	Events Events
-	// Ready, when set, is told of keys that may serve blocked clients
-	// without having been added (SignalReady); set by the loop.
-	Ready func(db int, key []byte)
 
 	// DenyBlocking is set where a blocking command must not block (inside
 	// MULTI/EXEC or a script): it then replies as Redis does there.

@@ -87,14 +87,12 @@ func (c *Ctx) ModifiedNotify(class NotifyClass, event string, key []byte) {
 // SignalReady reports that key (in the selected db) may now serve
 // clients blocked on it although it existed before (Redis's
 // signalKeyAsReady for streams: XADD, XGROUP DESTROY, deleting a stream).
-// It calls Ctx.Ready, or where the runner left it nil (EXEC run on a
-// loop) the key's shard's Added hook, which is what the loops' Ready is:
-// set only while clients wait on that shard's keys, so this costs a nil
-// check when nobody waits.
+// It calls the key's shard's Added hook, which its loop sets only while
+// clients wait on that shard's keys, so this costs a nil check when
+// nobody waits. Whoever runs the command owns that shard (its loop, or
+// the executor with the loop parked), hook included.
 func (c *Ctx) SignalReady(key []byte) {
-	if c.Ready != nil {
-		c.Ready(c.DB, key)
-	} else if f := c.Shard(key).Added; f != nil {
+	if f := c.Shard(key).Added; f != nil {
 		f(c.DB, key)
 	}
 }

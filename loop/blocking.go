@@ -22,9 +22,9 @@ import (
 //
 // A key becomes ready when it is added to its shard (keyspace's Added
 // hook: list and sorted set readers only ever wait on absent keys), or
-// when a command signals it through Ctx.Ready (stream readers wait on
-// existing keys: XADD and XGROUP DESTROY signal it; Ctx.Ready is the
-// owner's Added hook, set only while someone waits on that loop's keys),
+// when a command signals it through Ctx.SignalReady (stream readers wait
+// on existing keys: XADD and XGROUP DESTROY signal it; it calls the same
+// Added hook, set only while someone waits on that loop's keys),
 // or when a stream leaves the key (the shard calls Added as it removes,
 // overwrites, flushes or swaps it). The owner loop
 // serves ready keys right after the command that added them completes
@@ -157,25 +157,6 @@ func (l *Loop) keyAdded(db int, key []byte) {
 	l.markReady(waitKey{db, string(key)})
 }
 
-// readyHook is Ctx.Ready for a transaction the executor runs with loops
-// parked (their shards are the executor's until release): a key signalled
-// ready (XADD, XGROUP DESTROY...) is queued by its owner's Added hook, as
-// if it had been added, and served when the owner is released. nil when
-// nobody waits on those loops' keys, the common case, which allocates
-// nothing.
-func (e *Engine) readyHook(sm *command.SlotMap, loops []*Loop) func(db int, key []byte) {
-	for _, l := range loops {
-		if l.shard.Added != nil {
-			return func(db int, key []byte) {
-				if f := e.loops[slotOwner(sm, key)].shard.Added; f != nil {
-					f(db, key)
-				}
-			}
-		}
-	}
-	return nil
-}
-
 func (l *Loop) markReady(wk waitKey) {
 	for _, r := range l.ready {
 		if r == wk {
@@ -252,7 +233,7 @@ func (l *Loop) serveOne(b *blocked, key []byte, sm *command.SlotMap) bool {
 	c := command.Ctx{
 		Args: b.args, Out: &w, Log: &l.log, Shards: l.eng.shards, Slots: sm, DB: b.db,
 		Now: time.Now().UnixMilli(), Rand: l.nextRand(), MaxBulkLen: cfg.ProtoMaxBulkLen, Limits: &cfg.Limits,
-		Spec: b.spec, Events: l.events(), Ready: l.shard.Added,
+		Spec: b.spec, Events: l.events(),
 	}
 	if l.snap != nil {
 		l.snapSlot(hash.Slot(key))

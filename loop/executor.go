@@ -143,7 +143,7 @@ func (x *executor) execute(t *txn) {
 	c := &command.Ctx{
 		Args: t.args, Out: w, Log: &t.log, Shards: e.shards, Slots: sm,
 		DB: t.db, Now: e.now(), Rand: e.rand(), MaxBulkLen: e.cfg().ProtoMaxBulkLen, Limits: &e.cfg().Limits,
-		Sess: t.sess, Spec: t.spec, Events: x.events(), Ready: e.readyHook(sm, t.loops),
+		Sess: t.sess, Spec: t.spec, Events: x.events(),
 	}
 	e.trackTxn(t, false)
 	if t.fn != nil {

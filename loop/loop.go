@@ -280,7 +280,7 @@ func (l *Loop) execute(spec *command.Spec, args [][]byte, db int, sess *command.
 	*c = command.Ctx{
 		Args: args, Out: &l.w, Log: &l.log, Shards: l.eng.shards, Slots: sm, DB: db,
 		Now: l.clock(), Rand: l.nextRand(), MaxBulkLen: cfg.ProtoMaxBulkLen, Limits: &cfg.Limits, Sess: sess, Spec: spec,
-		Events: l.events(), Ready: l.shard.Added, // set only while someone waits here
+		Events: l.events(),
 	}
 	if l.snap != nil && (spec.Scope == command.ScopeKeys || spec.Flags&(command.FlagWrite|command.FlagReadOnly) != 0) {
 		l.snapKeys(spec, args) // copy-on-write: image what it may change first
