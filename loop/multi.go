@@ -39,7 +39,8 @@ type txState struct {
 	w      watcher
 }
 
-// queuedCmd is one command queued by MULTI.
+// queuedCmd is one command queued by MULTI (or run in a pipeline
+// segment, segment.go).
 type queuedCmd struct {
 	spec *command.Spec // the resolved spec (a subcommand's own)
 	args [][]byte      // owned copies
@@ -383,7 +384,7 @@ func (l *Loop) exec(cl *client, replayed *bool) {
 	}
 	l.Stats.Commands.Add(1)
 	sm := e.slots.Load()
-	need, local := l.execLoops(tx, sm)
+	need, local := l.queueLoops(tx.queue, sm)
 	if local {
 		l.execInline(cl, tx, sm)
 		replyDropped(cl, replayed) // CLIENT REPLY SKIP inside takes effect now
@@ -391,14 +392,14 @@ func (l *Loop) exec(cl *client, replayed *bool) {
 	}
 	var touched []txnKey
 	t := l.txnFor(cl, need, func(t *txn, c *command.Ctx) bool {
-		if n, _ := l.execLoops(tx, c.Slots); !sameLoops(n, t) {
+		if n, _ := l.queueLoops(tx.queue, c.Slots); !sameLoops(n, t) {
 			return false // a slot moved since dispatch
 		}
 		touched = l.execQueued(cl, tx, c, t.loops, touched[:0])
 		cl.sess.CommandDone() // as replyDropped does for inline commands
 		return true
 	}, func(sm *command.SlotMap) []bool {
-		need, _ := l.execLoops(tx, sm)
+		need, _ := l.queueLoops(tx.queue, sm)
 		return need
 	}, func(t *txn) {
 		// The EXEC's reply waits for what it read and wrote.
@@ -421,15 +422,15 @@ func sameLoops(need []bool, t *txn) bool {
 	return n == len(t.loops)
 }
 
-// execLoops returns the loops EXEC must park to run tx's queue by map sm
-// (this loop always: the session and the transaction live there), and
-// whether this loop alone will do.
-func (l *Loop) execLoops(tx *txState, sm *command.SlotMap) (need []bool, local bool) {
+// queueLoops returns the loops to park to run queue (an EXEC's, or a
+// pipeline segment's) by map sm (this loop always: the client's session
+// and order live here), and whether this loop alone will do.
+func (l *Loop) queueLoops(queue []queuedCmd, sm *command.SlotMap) (need []bool, local bool) {
 	e := l.eng
 	local = true
 	var keyPos []int
-	for i := range tx.queue {
-		q := &tx.queue[i]
+	for i := range queue {
+		q := &queue[i]
 		scope := q.spec.Scope
 		if q.spec.ScopeFunc != nil {
 			scope = q.spec.ScopeFunc(q.args)

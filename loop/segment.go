@@ -28,12 +28,6 @@ const (
 	segMax = 1024 // commands in one segment at most
 )
 
-// segCmd is one command of a segment (owned copies of its arguments).
-type segCmd struct {
-	spec *command.Spec
-	args [][]byte
-}
-
 // trySegment runs the leading commands of buf (cl's unread input, at a
 // command boundary) as one segment when that pays. It returns the bytes
 // it consumed (0: nothing was done) and how far it looked, so the caller
@@ -49,8 +43,7 @@ func (l *Loop) trySegment(cl *client, buf []byte, lim *resp.Limits, cfg *config.
 	var p resp.Parser
 	sm := e.slots.Load()
 	var keyPos []int
-	var cmds []segCmd
-	var need []bool
+	var cmds []queuedCmd
 	other := false
 	off, nargs := 0, 0
 	for len(cmds) < segMax && off < len(buf) && buf[off] == '*' { // RESP requests only (their arguments are slices of buf)
@@ -62,16 +55,11 @@ func (l *Loop) trySegment(cl *client, buf []byte, lim *resp.Limits, cfg *config.
 		if spec == nil {
 			break
 		}
-		if need == nil {
-			need = make([]bool, len(e.loops))
-		}
 		keyPos = spec.Keys(args, keyPos[:0])
 		for _, kp := range keyPos {
-			o := slotOwner(sm, args[kp])
-			need[o] = true
-			other = other || o != l.idx
+			other = other || slotOwner(sm, args[kp]) != l.idx
 		}
-		cmds = append(cmds, segCmd{spec: spec})
+		cmds = append(cmds, queuedCmd{spec: spec})
 		nargs += len(args)
 		off += n
 	}
@@ -90,7 +78,7 @@ func (l *Loop) trySegment(cl *client, buf []byte, lim *resp.Limits, cfg *config.
 		cmds[i].args = argv[start:len(argv):len(argv)]
 		o += n
 	}
-	need[l.idx] = true // the origin waits parked: its clients' order holds
+	need, _ := l.queueLoops(cmds, sm) // the origin too: its clients' order holds
 	l.runSegment(cl, cmds, need)
 	return off, off
 }
@@ -118,19 +106,11 @@ func (l *Loop) segSpec(args [][]byte, cfg *config.Config) *command.Spec {
 
 // runSegment submits cmds as one executor transaction parking the loops
 // in need (and again with the right loops if a slot moves first).
-func (l *Loop) runSegment(cl *client, cmds []segCmd, need []bool) {
+func (l *Loop) runSegment(cl *client, cmds []queuedCmd, need []bool) {
 	e := l.eng
 	var touched []txnKey
 	loopsFor := func(sm *command.SlotMap) []bool {
-		n := make([]bool, len(e.loops))
-		n[l.idx] = true
-		var keyPos []int
-		for i := range cmds {
-			keyPos = cmds[i].spec.Keys(cmds[i].args, keyPos[:0])
-			for _, kp := range keyPos {
-				n[slotOwner(sm, cmds[i].args[kp])] = true
-			}
-		}
+		n, _ := l.queueLoops(cmds, sm)
 		return n
 	}
 	t := l.txnFor(cl, need, func(t *txn, c *command.Ctx) bool {
@@ -148,7 +128,7 @@ func (l *Loop) runSegment(cl *client, cmds []segCmd, need []bool) {
 
 // runSegmentCmds runs a segment's commands in order on the executor, the
 // loops parked; it returns the keys they named, for the reply gate.
-func (l *Loop) runSegmentCmds(cl *client, cmds []segCmd, c *command.Ctx, parked []*Loop, touched []txnKey) []txnKey {
+func (l *Loop) runSegmentCmds(cl *client, cmds []queuedCmd, c *command.Ctx, parked []*Loop, touched []txnKey) []txnKey {
 	e := l.eng
 	base := *c
 	db := cl.sess.DB
